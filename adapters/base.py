@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
-class MediaState(str, enum.Enum):
+class MediaState(enum.StrEnum):
     """Processing state of a media item on the store; only READY may be relied on."""
 
     UPLOADED = "UPLOADED"
@@ -68,7 +68,7 @@ class MediaStatus:
     error: str | None = None
 
 
-class WebhookTopic(str, enum.Enum):
+class WebhookTopic(enum.StrEnum):
     """Platform-neutral webhook topics."""
 
     PING = "ping"

@@ -12,14 +12,29 @@ from connector.runs import start_run
 from connector.services import Services
 
 
-def resync(services: Services, store_id: int, *, full: bool = True, dry_run: bool = False,
-           limit: int | None = None, actor: str = "operator") -> int:
+def resync(
+    services: Services,
+    store_id: int,
+    *,
+    full: bool = True,
+    dry_run: bool = False,
+    limit: int | None = None,
+    actor: str = "operator",
+) -> int:
     """Start a sync run (optionally dry, or a canary of N products); returns the run id."""
     from jobs.tasks import sync_store_job
 
     run_id = start_run(services, store_id, "resync", dry_run=dry_run, limit=limit, actor=actor)
-    enqueue(services, sync_store_job, store_id, run_id, full, job_id=f"sync-store-{store_id}-r{run_id}",
-            kind="sync", run_id=run_id)
+    enqueue(
+        services,
+        sync_store_job,
+        store_id,
+        run_id,
+        full,
+        job_id=f"sync-store-{store_id}-r{run_id}",
+        kind="sync",
+        run_id=run_id,
+    )
     return run_id
 
 
@@ -44,17 +59,31 @@ def approve(services: Services, version_id: int, actor: str = "operator") -> Non
         version = s.get(ImageVersion, version_id)
         if version is None or version.kind != VersionKind.RESULT.value:
             raise NotFound(f"result version {version_id} does not exist")
-        if version.state not in (VersionState.REVIEW.value, VersionState.APPROVED.value,
-                                 VersionState.SUPERSEDED.value, VersionState.DRAFT.value):
-            raise ConflictError(f"version {version_id} is {version.state} and cannot be approved",
-                                hint="reprocess the image to get a fresh result")
+        if version.state not in (
+            VersionState.REVIEW.value,
+            VersionState.APPROVED.value,
+            VersionState.SUPERSEDED.value,
+            VersionState.DRAFT.value,
+        ):
+            raise ConflictError(
+                f"version {version_id} is {version.state} and cannot be approved",
+                hint="reprocess the image to get a fresh result",
+            )
         version.state, version.actor = VersionState.APPROVED.value, actor
         image = s.get(Image, version.image_id)
         assert image is not None
         image.status = ImageStatus.APPROVED.value
         image_id = image.id
-    enqueue(services, publish_version_job, version_id, None, actor, job_id=f"publish-v{version_id}",
-            kind="publish", image_id=image_id)
+    enqueue(
+        services,
+        publish_version_job,
+        version_id,
+        None,
+        actor,
+        job_id=f"publish-v{version_id}",
+        kind="publish",
+        image_id=image_id,
+    )
 
 
 def reject(services: Services, version_id: int, actor: str = "operator") -> None:
@@ -69,8 +98,15 @@ def reject(services: Services, version_id: int, actor: str = "operator") -> None
             image.status, image.failure_reason = ImageStatus.FAILED.value, f"rejected by {actor}"
 
 
-def reprocess(services: Services, *, store_id: int, image_id: int | None = None, product_id: int | None = None,
-              actor: str = "operator", dry_run: bool = False) -> int:
+def reprocess(
+    services: Services,
+    *,
+    store_id: int,
+    image_id: int | None = None,
+    product_id: int | None = None,
+    actor: str = "operator",
+    dry_run: bool = False,
+) -> int:
     """Process images again (new settings or a merchant request); returns the run id."""
     from jobs.tasks import queue_processing
 
@@ -88,23 +124,45 @@ def reprocess(services: Services, *, store_id: int, image_id: int | None = None,
     return run_id
 
 
-def rollback(services: Services, *, store_id: int, image_id: int | None = None, product_id: int | None = None,
-             run_id: int | None = None, actor: str = "operator", why: str = "rollback") -> tuple[int, int]:
+def rollback(
+    services: Services,
+    *,
+    store_id: int,
+    image_id: int | None = None,
+    product_id: int | None = None,
+    run_id: int | None = None,
+    actor: str = "operator",
+    why: str = "rollback",
+) -> tuple[int, int]:
     """Queue rollbacks for the scope; returns (rollback run id, images queued)."""
     from jobs.tasks import rollback_image_job
 
-    targets = rollback_targets(services, store_id=store_id, product_id=product_id, run_id=run_id, image_id=image_id)
+    targets = rollback_targets(
+        services, store_id=store_id, product_id=product_id, run_id=run_id, image_id=image_id
+    )
     new_run = start_run(services, store_id, "rollback", actor=actor)
     for target in targets:
-        enqueue(services, rollback_image_job, target, new_run, actor, why, job_id=f"rollback-{target}-r{new_run}",
-                kind="rollback", run_id=new_run, image_id=target)
+        enqueue(
+            services,
+            rollback_image_job,
+            target,
+            new_run,
+            actor,
+            why,
+            job_id=f"rollback-{target}-r{new_run}",
+            kind="rollback",
+            run_id=new_run,
+            image_id=target,
+        )
     return new_run, len(targets)
 
 
 def product_by_platform_id(services: Services, store_id: int, platform_id: str) -> int:
     """The product row id for a store's platform product id."""
     with services.session() as s:
-        pid = s.scalar(select(Product.id).where(Product.store_id == store_id, Product.platform_id == platform_id))
+        pid = s.scalar(
+            select(Product.id).where(Product.store_id == store_id, Product.platform_id == platform_id)
+        )
     if pid is None:
         raise NotFound(f"product {platform_id} is not synced", hint="run `connector resync` first")
     return pid

@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from connector.errors import ConfigurationError, ConnectorError, TransientError
@@ -79,7 +79,9 @@ class LocalBlobStore:
     def get(self, digest: str) -> bytes:
         path = self._path(digest)
         if not path.is_file():
-            raise BlobMissing(f"blob {digest[:12]}… is not in {self.root}", hint="check BLOB_URL points at the store")
+            raise BlobMissing(
+                f"blob {digest[:12]}… is not in {self.root}", hint="check BLOB_URL points at the store"
+            )
         return _check(digest, path.read_bytes())
 
     def exists(self, digest: str) -> bool:
@@ -89,12 +91,14 @@ class LocalBlobStore:
 class S3BlobStore:
     """Blobs as objects ``<prefix>/<sha256>`` in an S3-compatible bucket (boto3)."""
 
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: object = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: Any = None
+    ) -> None:
         import boto3
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+        self.client: Any = client or boto3.client("s3", endpoint_url=endpoint_url)
 
     def _key(self, digest: str) -> str:
         return f"{self.prefix}/{digest}" if self.prefix else digest
@@ -103,8 +107,11 @@ class S3BlobStore:
         digest = sha256(data)
         if not self.exists(digest):
             try:
-                self.client.put_object(  # type: ignore[attr-defined]
-                    Bucket=self.bucket, Key=self._key(digest), Body=data, ContentType="application/octet-stream"
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self._key(digest),
+                    Body=data,
+                    ContentType="application/octet-stream",
                 )
             except Exception as exc:  # botocore raises many shapes; all of them mean "try again"
                 raise TransientError(f"could not write blob to s3://{self.bucket}: {exc}") from exc
@@ -113,7 +120,7 @@ class S3BlobStore:
 
     def get(self, digest: str) -> bytes:
         try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(digest))  # type: ignore[attr-defined]
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(digest))
         except Exception as exc:
             raise BlobMissing(
                 f"blob {digest[:12]}… could not be read from s3://{self.bucket}: {exc}",
@@ -123,7 +130,7 @@ class S3BlobStore:
 
     def exists(self, digest: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(digest))  # type: ignore[attr-defined]
+            self.client.head_object(Bucket=self.bucket, Key=self._key(digest))
         except Exception:
             return False
         return True
@@ -136,4 +143,6 @@ def open_blob_store(url: str, endpoint_url: str | None = None) -> BlobStore:
         return LocalBlobStore(Path(parsed.path))
     if parsed.scheme == "s3":
         return S3BlobStore(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
-    raise ConfigurationError(f"BLOB_URL={url!r} is not supported", hint="use file:///path or s3://bucket/prefix")
+    raise ConfigurationError(
+        f"BLOB_URL={url!r} is not supported", hint="use file:///path or s3://bucket/prefix"
+    )

@@ -45,7 +45,9 @@ def svc() -> Services:
 def resolve_store(services: Services, ref: str) -> int:
     """A store id from an id or a domain."""
     with services.session() as s:
-        query = select(Store.id).where(or_(Store.domain == ref, Store.id == (int(ref) if ref.isdigit() else -1)))
+        query = select(Store.id).where(
+            or_(Store.domain == ref, Store.id == (int(ref) if ref.isdigit() else -1))
+        )
         store_id = s.scalar(query)
     if store_id is None:
         raise NotFound(f"no store {ref!r}", hint="list them with `connector stores`")
@@ -145,8 +147,14 @@ def add_store(platform: str, domain: str, creds: str, mode: str | None) -> None:
 def resync(store: str, incremental: bool, dry_run: bool, limit: int | None, wait: bool) -> None:
     """Mirror the store and process new images."""
     services = svc()
-    run_id = actions.resync(services, resolve_store(services, store), full=not incremental, dry_run=dry_run,
-                            limit=limit, actor="cli")
+    run_id = actions.resync(
+        services,
+        resolve_store(services, store),
+        full=not incremental,
+        dry_run=dry_run,
+        limit=limit,
+        actor="cli",
+    )
     click.echo(f"run {run_id} queued")
     if wait:
         _print(wait_for_run(services, run_id))
@@ -160,8 +168,13 @@ def resync(store: str, incremental: bool, dry_run: bool, limit: int | None, wait
 def reprocess(store: str, image_id: int | None, product_id: int | None, wait: bool) -> None:
     """Process images again with the store's current settings."""
     services = svc()
-    run_id = actions.reprocess(services, store_id=resolve_store(services, store), image_id=image_id,
-                               product_id=product_id, actor="cli")
+    run_id = actions.reprocess(
+        services,
+        store_id=resolve_store(services, store),
+        image_id=image_id,
+        product_id=product_id,
+        actor="cli",
+    )
     click.echo(f"run {run_id} queued")
     if wait:
         _print(wait_for_run(services, run_id))
@@ -173,8 +186,9 @@ def review(store: str) -> None:
     """List results waiting for approval."""
     services = svc()
     with services.session() as s:
-        for image in s.scalars(select(Image).where(Image.store_id == resolve_store(services, store),
-                                                   Image.status == "review")):
+        for image in s.scalars(
+            select(Image).where(Image.store_id == resolve_store(services, store), Image.status == "review")
+        ):
             version = actions.latest_result(services, image.id)
             click.echo(f"image {image.id}\tversion {version.id}\t{'; '.join(version.reasons or [])}")
 
@@ -202,12 +216,20 @@ def reject(version_id: int) -> None:
 @click.option("--run", "run_id", type=int)
 @click.option("--why", default="operator rollback")
 @click.option("--wait", is_flag=True)
-def rollback(store: str, image_id: int | None, product_id: int | None, run_id: int | None, why: str,
-             wait: bool) -> None:
+def rollback(
+    store: str, image_id: int | None, product_id: int | None, run_id: int | None, why: str, wait: bool
+) -> None:
     """Put originals back: one image, a product, a run, or (no option) the whole store."""
     services = svc()
-    new_run, n = actions.rollback(services, store_id=resolve_store(services, store), image_id=image_id,
-                                  product_id=product_id, run_id=run_id, actor="cli", why=why)
+    new_run, n = actions.rollback(
+        services,
+        store_id=resolve_store(services, store),
+        image_id=image_id,
+        product_id=product_id,
+        run_id=run_id,
+        actor="cli",
+        why=why,
+    )
     click.echo(f"rollback run {new_run}: {n} images queued")
     if wait and n:
         _print(wait_for_run(services, new_run))
@@ -227,11 +249,17 @@ def history(store: str, product: str) -> None:
         assert prod is not None
         click.echo(f"{prod.title} ({prod.platform_id})")
         for image in prod.images:
-            click.echo(f"  image {image.id} slot {image.position} [{image.status}] shows {image.platform_media_id}")
-            for v in s.scalars(select(ImageVersion).where(ImageVersion.image_id == image.id).order_by(ImageVersion.id)):
-                click.echo(f"    v{v.id} {v.kind:8} {v.state:10} {v.verdict or '':6} blob {v.blob_hash[:12]} "
-                           f"media {v.platform_media_id or '-'} by {v.actor} at {v.created_at:%Y-%m-%d %H:%M:%S} "
-                           f"— {v.why}")
+            click.echo(
+                f"  image {image.id} slot {image.position} [{image.status}] shows {image.platform_media_id}"
+            )
+            for v in s.scalars(
+                select(ImageVersion).where(ImageVersion.image_id == image.id).order_by(ImageVersion.id)
+            ):
+                click.echo(
+                    f"    v{v.id} {v.kind:8} {v.state:10} {v.verdict or '':6} blob {v.blob_hash[:12]} "
+                    f"media {v.platform_media_id or '-'} by {v.actor} at {v.created_at:%Y-%m-%d %H:%M:%S} "
+                    f"— {v.why}"
+                )
 
 
 @main.command()
@@ -241,8 +269,13 @@ def resume() -> None:
 
     services = svc()
     with services.session() as s:
-        ops = list(s.scalars(select(Operation.id).where(
-            Operation.state.in_([OperationState.PENDING.value, OperationState.RUNNING.value]))))
+        ops = list(
+            s.scalars(
+                select(Operation.id).where(
+                    Operation.state.in_([OperationState.PENDING.value, OperationState.RUNNING.value])
+                )
+            )
+        )
     for op_id in ops:
         result = resume_operation(services, op_id)
         click.echo(f"operation {op_id}: {result.state}{' — ' + result.reason if result.reason else ''}")
@@ -259,9 +292,10 @@ def show_run(run_id: int) -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
+    from sandbox.cli import sandbox_command
+
     from connector.demo import demo_command
     from connector.pilot import try_command
-    from sandbox.cli import sandbox_command
 
     main.add_command(try_command, name="try")
     main.add_command(sandbox_command, name="sandbox")

@@ -42,5 +42,5 @@ def decrypt_json(keys: str, token: str) -> dict[str, Any]:
     except InvalidToken as exc:
         raise ConfigurationError(
             "stored credentials cannot be decrypted with ENCRYPTION_KEY",
-            hint="the key changed: put the old key after the new one (comma-separated) or reinstall the store",
+            hint="the key changed: list the old key after the new one (comma-separated), or reinstall",
         ) from exc

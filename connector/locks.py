@@ -51,11 +51,16 @@ def product_lock(services: Services, product_id: int) -> Iterator[Fence]:
         )
     try:
         with services.session() as s:
-            s.execute(update(Product).where(Product.id == product_id).values(lock_token=Product.lock_token + 1))
+            s.execute(
+                update(Product).where(Product.id == product_id).values(lock_token=Product.lock_token + 1)
+            )
             token = s.get(Product, product_id, populate_existing=True).lock_token  # type: ignore[union-attr]
         yield Fence(product_id, token)
     finally:
         # release only our own lock (compare-and-delete)
         redis.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, key, me
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+            1,
+            key,
+            me,
         )

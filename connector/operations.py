@@ -91,7 +91,9 @@ def _step_upload(ctx: StepContext) -> None:
         if op.new_media_id:
             return
         filename = upload_filename(op, version, image.filename)
-        reuse = version.platform_media_id if op.kind == OperationKind.REPLACE.value else image.original_media_id
+        reuse = (
+            version.platform_media_id if op.kind == OperationKind.REPLACE.value else image.original_media_id
+        )
         blob_hash, mime, alt = version.blob_hash, version.mime, op.alt
     media_id = ctx.client.find_media(filename)
     uploaded = False
@@ -166,7 +168,7 @@ def _step_link_variants(ctx: StepContext) -> None:
 
 
 def _step_detach(ctx: StepContext) -> None:
-    new, old = _new_media(ctx)
+    _new, old = _new_media(ctx)
     ctx.client.detach_media(ctx.product_platform_id, old)
 
 
@@ -258,7 +260,9 @@ def done_steps(session: Session, op_id: int) -> set[str]:
     """Names of the steps an operation has finished."""
     return set(
         session.scalars(
-            select(OperationStep.name).where(OperationStep.operation_id == op_id, OperationStep.state == "done")
+            select(OperationStep.name).where(
+                OperationStep.operation_id == op_id, OperationStep.state == "done"
+            )
         )
     )
 
@@ -310,7 +314,9 @@ def _fail(ctx: StepContext, exc: ConnectorError) -> str:
     except TransientError:
         raise
     except ConnectorError as undo_exc:
-        exc = ConnectorError(f"{exc}; undo failed too: {undo_exc}", hint="check the product in the store admin")
+        exc = ConnectorError(
+            f"{exc}; undo failed too: {undo_exc}", hint="check the product in the store admin"
+        )
     with ctx.services.session() as s:
         op, image, version = _load(s, ctx.op_id)
         op.state, op.error = state, str(exc)

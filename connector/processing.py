@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.blobs import sha256
-from connector.errors import BadImageError, ConnectorError
+from connector.errors import BadImageError, ConnectorError, TransientError
 from connector.models import (
     Image,
     ImageStatus,
@@ -26,6 +26,7 @@ from connector.models import (
     VersionState,
 )
 from connector.services import Services
+from connector.settings import export_model_home
 from connector.stores import get_store, open_client
 
 if TYPE_CHECKING:  # the pipeline (rembg, onnxruntime) loads only in processes that process images
@@ -45,6 +46,7 @@ class ProcessResult:
 def pipeline_settings(store: Store) -> PipelineSettings:
     """The pipeline settings of a store: its preset and model with its overrides."""
     from jobs.imaging import PipelineSettings
+
     overrides = dict((store.settings or {}).get("pipeline", {}))
     overrides.setdefault("model", store.model)
     return PipelineSettings.from_preset(store.preset, **overrides)
@@ -60,7 +62,9 @@ def connector_result_hashes(session: Session, store_id: int) -> set[str]:
     return set(rows)
 
 
-def record_original(session: Session, image: Image, digest: str, data_len: int, run_id: int | None) -> ImageVersion:
+def record_original(
+    session: Session, image: Image, digest: str, data_len: int, run_id: int | None
+) -> ImageVersion:
     """The original version for these bytes (created once), made the image's original."""
     version = session.scalar(
         select(ImageVersion).where(
@@ -103,7 +107,12 @@ def _is_dry(session: Session, run_id: int | None) -> bool:
 
 
 def _record_result(
-    session: Session, image: Image, outcome: Outcome, source: str, settings: PipelineSettings, run_id: int | None
+    session: Session,
+    image: Image,
+    outcome: Outcome,
+    source: str,
+    settings: PipelineSettings,
+    run_id: int | None,
 ) -> ImageVersion:
     assert outcome.data is not None
     version = ImageVersion(
@@ -129,7 +138,9 @@ def _record_result(
     return version
 
 
-def _decide(session: Session, store: Store, image: Image, version: ImageVersion, run_id: int | None) -> ProcessResult:
+def _decide(
+    session: Session, store: Store, image: Image, version: ImageVersion, run_id: int | None
+) -> ProcessResult:
     """Turn a result's verdict into the image's next state."""
     if version.verdict == "fail":
         version.state = VersionState.REJECTED.value
@@ -144,8 +155,35 @@ def _decide(session: Session, store: Store, image: Image, version: ImageVersion,
     return ProcessResult(image.status, version.id, publish=auto)
 
 
-def process_image(services: Services, image_id: int, run_id: int | None = None, force: bool = False) -> ProcessResult:
-    """Fetch, back up, process and judge one image; say whether to publish the result."""
+def process_image(
+    services: Services, image_id: int, run_id: int | None = None, force: bool = False
+) -> ProcessResult:
+    """Fetch, back up, process and judge one image; say whether to publish the result.
+
+    A transient error puts the image back in the queue state (the job retries); any other
+    error fails the image with its reason, so nothing is left "processing".
+    """
+    try:
+        return _process(services, image_id, run_id, force)
+    except TransientError:
+        _set_status(services, image_id, ImageStatus.QUEUED.value)
+        raise
+    except ConnectorError as exc:
+        with services.session() as s:
+            image = s.get(Image, image_id)
+            if image is not None:
+                _fail(s, image, exc)
+        raise
+
+
+def _set_status(services: Services, image_id: int, status: str) -> None:
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        if image is not None:
+            image.status = status
+
+
+def _process(services: Services, image_id: int, run_id: int | None, force: bool) -> ProcessResult:
     with services.session() as s:
         image = s.get(Image, image_id)
         if image is None or image.status == ImageStatus.GONE.value:
@@ -180,6 +218,7 @@ def process_image(services: Services, image_id: int, run_id: int | None = None, 
             return _decide(s, store, image, existing, run_id)
     from jobs.imaging import get_cutter, run_pipeline
 
+    export_model_home(services.settings)
     try:
         cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting)
         outcome = run_pipeline(data, settings, cutter)

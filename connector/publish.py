@@ -50,12 +50,21 @@ def _unfinished(services: Services, image_id: int) -> Operation | None:
 
 
 def _new_operation(
-    services: Services, kind: OperationKind, image_id: int, version_id: int, slot: dict, actor: str, run_id: int | None
+    services: Services,
+    kind: OperationKind,
+    image_id: int,
+    version_id: int,
+    slot: dict,
+    actor: str,
+    run_id: int | None,
 ) -> int:
     with services.session() as s:
         image = s.get(Image, image_id)
         assert image is not None
-        count = s.scalar(select(func.count()).select_from(Operation).where(Operation.version_id == version_id)) or 0
+        count = (
+            s.scalar(select(func.count()).select_from(Operation).where(Operation.version_id == version_id))
+            or 0
+        )
         op = Operation(
             store_id=image.store_id,
             product_id=image.product_id,
@@ -124,7 +133,9 @@ def _mark_stale(services: Services, image_id: int, version_id: int, reason: str)
     return PublishResult("stale", reason=reason)
 
 
-def publish_version(services: Services, version_id: int, actor: str = "system", run_id: int | None = None) -> PublishResult:
+def publish_version(
+    services: Services, version_id: int, actor: str = "system", run_id: int | None = None
+) -> PublishResult:
     """Replace the store image with this result version (approved or auto-passed)."""
     with services.session() as s:
         version = s.get(ImageVersion, version_id)
@@ -138,12 +149,17 @@ def publish_version(services: Services, version_id: int, actor: str = "system", 
         image = s.get(Image, version.image_id)
         assert image is not None
         image_id, source_hash = image.id, version.source_hash
-        if version.state == VersionState.PUBLISHED.value and image.platform_media_id == version.platform_media_id:
+        if (
+            version.state == VersionState.PUBLISHED.value
+            and image.platform_media_id == version.platform_media_id
+        ):
             return PublishResult("noop", reason="already published")
     pending = _unfinished(services, image_id)
     if pending is not None:
         if pending.version_id != version_id:
-            raise ConflictError(f"image {image_id} has operation {pending.id} under way", hint="`connector resume`")
+            raise ConflictError(
+                f"image {image_id} has operation {pending.id} under way", hint="`connector resume`"
+            )
         return _execute(services, pending.id)
     live = _slot_of(services, image_id)
     if live is None:
@@ -156,12 +172,21 @@ def publish_version(services: Services, version_id: int, actor: str = "system", 
     if status != ImageStatus.ROLLED_BACK.value and src != src_known:
         fresh = sha256(open_client(services, store_id).fetch_bytes(src))
         if fresh != source_hash:
-            return _mark_stale(services, image_id, version_id, "the merchant changed the image since it was processed")
-    return _execute(services, _new_operation(services, OperationKind.REPLACE, image_id, version_id, slot, actor, run_id))
+            return _mark_stale(
+                services, image_id, version_id, "the merchant changed the image since it was processed"
+            )
+    return _execute(
+        services, _new_operation(services, OperationKind.REPLACE, image_id, version_id, slot, actor, run_id)
+    )
 
 
-def rollback_image(services: Services, image_id: int, actor: str = "operator", why: str = "rollback",
-                   run_id: int | None = None) -> PublishResult:
+def rollback_image(
+    services: Services,
+    image_id: int,
+    actor: str = "operator",
+    why: str = "rollback",
+    run_id: int | None = None,
+) -> PublishResult:
     """Put the original back into the slot our result occupies; byte-identical to the backup."""
     pending = _unfinished(services, image_id)
     if pending is not None:
@@ -199,4 +224,6 @@ def rollback_image(services: Services, image_id: int, actor: str = "operator", w
             s.get(ImageVersion, version_id).state = VersionState.STALE.value  # type: ignore[union-attr]
         return PublishResult("noop", reason="the merchant removed our image since; their edit is kept")
     _src, slot = live
-    return _execute(services, _new_operation(services, OperationKind.ROLLBACK, image_id, version_id, slot, actor, run_id))
+    return _execute(
+        services, _new_operation(services, OperationKind.ROLLBACK, image_id, version_id, slot, actor, run_id)
+    )

@@ -22,7 +22,7 @@ def _embedded(db_path: str) -> Redis:
 def embedded_redis_url(settings: Settings) -> str:
     """Start (or reuse) the embedded Redis and return a URL other processes can connect to."""
     server = _embedded(str(settings.var_dir / "redis" / "redis.db"))
-    return f"unix://{server.socket_file}"
+    return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
 
 
 def redis_connection(settings: Settings) -> Redis:
@@ -38,4 +38,8 @@ def _connect(url: str) -> Redis:
 
 def get_queue(settings: Settings, name: str | None = None) -> Queue:
     """The rq queue the service enqueues image work on."""
-    return Queue(name or settings.queue_name, connection=redis_connection(settings), default_timeout=settings.job_timeout)
+    return Queue(
+        name or settings.queue_name,
+        connection=redis_connection(settings),
+        default_timeout=settings.job_timeout,
+    )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from connector.models import Image, ImageStatus, ImageVersion, Operation, OperationKind, OperationState, Product
+from connector.models import (
+    Image,
+    ImageStatus,
+    ImageVersion,
+    Operation,
+    OperationKind,
+    OperationState,
+    Product,
+)
 from connector.services import Services
 
 

@@ -12,7 +12,12 @@ from connector.services import Services
 
 
 def start_run(
-    services: Services, store_id: int, kind: str, *, dry_run: bool = False, limit: int | None = None,
+    services: Services,
+    store_id: int,
+    kind: str,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
     actor: str = "operator",
 ) -> int:
     """Record a new run and return its id."""
@@ -30,12 +35,20 @@ def run_summary(services: Services, run_id: int) -> dict[str, Any]:
         if run is None:
             return {}
         jobs = Counter(s.scalars(select(Job.status).where(Job.run_id == run_id)))
-        image_ids = set(s.scalars(select(Job.image_id).where(Job.run_id == run_id, Job.image_id.is_not(None))))
+        image_ids = set(
+            s.scalars(select(Job.image_id).where(Job.run_id == run_id, Job.image_id.is_not(None)))
+        )
         image_ids |= set(s.scalars(select(ImageVersion.image_id).where(ImageVersion.run_id == run_id)))
-        images = Counter(s.scalars(select(Image.status).where(Image.id.in_(image_ids)))) if image_ids else Counter()
+        images = (
+            Counter(s.scalars(select(Image.status).where(Image.id.in_(image_ids))))
+            if image_ids
+            else Counter()
+        )
         ops = Counter(
             f"{kind}:{state}"
-            for kind, state in s.execute(select(Operation.kind, Operation.state).where(Operation.run_id == run_id))
+            for kind, state in s.execute(
+                select(Operation.kind, Operation.state).where(Operation.run_id == run_id)
+            )
         )
         live = jobs.get("queued", 0) + jobs.get("retrying", 0)
         if not live and run.finished_at is None and jobs:

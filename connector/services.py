@@ -26,8 +26,9 @@ from connector.settings import Settings, get_settings
 
 def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
     """The platforms this service speaks, configured from settings."""
-    from adapters.shopify import ShopifyApp, ShopifyConfig
     from adapters.woocommerce import WooCommerceApp
+
+    from adapters.shopify import ShopifyApp, ShopifyConfig
 
     shopify = ShopifyApp(
         ShopifyConfig(

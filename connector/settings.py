@@ -68,7 +68,9 @@ class Settings:
             raise ConfigurationError(
                 f"DEFAULT_MODE={mode!r} is not a mode", hint="use 'auto' (publish what passes QA) or 'review'"
             )
-        providers = tuple(p.strip() for p in e.get("ONNX_PROVIDERS", "CPUExecutionProvider").split(",") if p.strip())
+        providers = tuple(
+            p.strip() for p in e.get("ONNX_PROVIDERS", "CPUExecutionProvider").split(",") if p.strip()
+        )
         return cls(
             var_dir=var_dir,
             database_url=e.get("DATABASE_URL") or f"sqlite:///{var_dir / 'connector.db'}",
@@ -107,10 +109,13 @@ class Settings:
     def require_secrets(self) -> None:
         """Fail clearly when the secrets a running service needs are missing."""
         if not self.secret_key:
-            raise ConfigurationError("SECRET_KEY is not set", hint="run `make env` or copy .env.example to .env")
+            raise ConfigurationError(
+                "SECRET_KEY is not set", hint="run `make env` or copy .env.example to .env"
+            )
         if not self.encryption_key:
             raise ConfigurationError(
-                "ENCRYPTION_KEY is not set", hint="run `make env` to generate one; keep it safe, it encrypts tokens"
+                "ENCRYPTION_KEY is not set",
+                hint="run `make env` to generate one; keep it safe, it encrypts tokens",
             )
 
 
@@ -125,4 +130,11 @@ def load_env_file(path: Path | None = None) -> None:
 def get_settings() -> Settings:
     """The process-wide settings, loaded once (``.env`` first, then the environment)."""
     load_env_file()
-    return Settings.from_env()
+    settings = Settings.from_env()
+    export_model_home(settings)
+    return settings
+
+
+def export_model_home(settings: Settings) -> None:
+    """rembg finds its model files only through ``U2NET_HOME`` in the environment."""
+    os.environ.setdefault("U2NET_HOME", str(settings.u2net_home))

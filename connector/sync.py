@@ -45,12 +45,18 @@ class SyncReport:
 def own_media_ids(session: Session, store_id: int) -> set[str]:
     """Every media id the connector uploaded to this store (results and re-uploads)."""
     from_ops = session.scalars(
-        select(Operation.new_media_id).where(Operation.store_id == store_id, Operation.new_media_id.is_not(None))
+        select(Operation.new_media_id).where(
+            Operation.store_id == store_id, Operation.new_media_id.is_not(None)
+        )
     )
     from_versions = session.scalars(
         select(ImageVersion.platform_media_id)
         .join(Image, Image.id == ImageVersion.image_id)
-        .where(Image.store_id == store_id, ImageVersion.kind != "original", ImageVersion.platform_media_id.is_not(None))
+        .where(
+            Image.store_id == store_id,
+            ImageVersion.kind != "original",
+            ImageVersion.platform_media_id.is_not(None),
+        )
     )
     return {m for m in [*from_ops, *from_versions] if m}
 
@@ -83,13 +89,17 @@ def _upsert_product(session: Session, store: Store, remote: RemoteProduct) -> Pr
     return product
 
 
-def mirror_product(session: Session, store: Store, remote: RemoteProduct, own: set[str], busy: set[str]) -> SyncReport:
+def mirror_product(
+    session: Session, store: Store, remote: RemoteProduct, own: set[str], busy: set[str]
+) -> SyncReport:
     """Bring one product's rows in line with what the store shows; report new image ids."""
     report = SyncReport(products=1)
     product = _upsert_product(session, store, remote)
     by_media = {
         img.platform_media_id: img
-        for img in session.scalars(select(Image).where(Image.store_id == store.id, Image.product_id == product.id))
+        for img in session.scalars(
+            select(Image).where(Image.store_id == store.id, Image.product_id == product.id)
+        )
     }
     shown: set[str] = set()
     for remote_image in remote.images:
@@ -138,7 +148,9 @@ def _merge(total: SyncReport, part: SyncReport) -> None:
     total.to_process.extend(part.to_process)
 
 
-def sync_store(services: Services, store_id: int, *, full: bool = True, product_id: str | None = None) -> SyncReport:
+def sync_store(
+    services: Services, store_id: int, *, full: bool = True, product_id: str | None = None
+) -> SyncReport:
     """Mirror the store (all products, those changed since the last sync, or one product)."""
     client = open_client(services, store_id)
     with services.session() as s:
@@ -171,7 +183,9 @@ def sync_store(services: Services, store_id: int, *, full: bool = True, product_
 
 def mark_product_deleted(session: Session, store_id: int, platform_id: str) -> None:
     """The store deleted a product: keep its history, stop work on it."""
-    product = session.scalar(select(Product).where(Product.store_id == store_id, Product.platform_id == platform_id))
+    product = session.scalar(
+        select(Product).where(Product.store_id == store_id, Product.platform_id == platform_id)
+    )
     if product is not None:
         product.deleted = True
         for image in product.images:
@@ -179,7 +193,9 @@ def mark_product_deleted(session: Session, store_id: int, platform_id: str) -> N
 
 
 def _mark_missing_deleted(session: Session, store_id: int, seen: set[str]) -> None:
-    for product in session.scalars(select(Product).where(Product.store_id == store_id, Product.deleted.is_(False))):
+    for product in session.scalars(
+        select(Product).where(Product.store_id == store_id, Product.deleted.is_(False))
+    ):
         if product.platform_id not in seen:
             mark_product_deleted(session, store_id, product.platform_id)
 

@@ -113,7 +113,9 @@ def _act(services: Services, event: WebhookEvent) -> str:
     return "ignored"
 
 
-def handle_webhook(services: Services, platform: str, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
+def handle_webhook(
+    services: Services, platform: str, headers: Mapping[str, str], body: bytes
+) -> WebhookAnswer:
     """Verify and act on one delivery; the answer to send back."""
     app = services.platform(platform)
     shop = app.webhook_shop(headers, body)

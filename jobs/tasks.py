@@ -57,7 +57,9 @@ def _limit_products(services: Services, run_id: int | None, image_ids: list[int]
         return allowed
 
 
-def queue_processing(services: Services, image_ids: list[int], run_id: int | None, force: bool = False) -> int:
+def queue_processing(
+    services: Services, image_ids: list[int], run_id: int | None, force: bool = False
+) -> int:
     """Queue process jobs for images (idempotent per image and run); how many were queued."""
     queued = 0
     allowed = _limit_products(services, run_id, image_ids)
@@ -87,7 +89,7 @@ def sync_store_job(store_id: int, run_id: int | None = None, full: bool = True) 
         queued = queue_processing(services, report.to_process, run_id)
         return {"products": report.products, "images": report.images, "queued": queued}
 
-    return _guard(work)  # type: ignore[no-any-return]
+    return _guard(work)
 
 
 def sync_product_job(store_id: int, product_platform_id: str) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def sync_product_job(store_id: int, product_platform_id: str) -> dict[str, Any]:
         queued = queue_processing(services, report.to_process, None)
         return {"images": report.images, "own_media": report.own_media_seen, "queued": queued}
 
-    return _guard(work)  # type: ignore[no-any-return]
+    return _guard(work)
 
 
 def process_image_job(image_id: int, run_id: int | None = None, force: bool = False) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def process_image_job(image_id: int, run_id: int | None = None, force: bool = Fa
             )
         return {"status": result.status, "version": result.version_id, "reason": result.reason}
 
-    return _guard(work)  # type: ignore[no-any-return]
+    return _guard(work)
 
 
 def publish_version_job(version_id: int, run_id: int | None = None, actor: str = "system") -> dict[str, Any]:
@@ -131,7 +133,7 @@ def publish_version_job(version_id: int, run_id: int | None = None, actor: str =
             _resync_image_product(services, version_id)
         return {"state": result.state, "operation": result.operation_id, "reason": result.reason}
 
-    return _guard(work)  # type: ignore[no-any-return]
+    return _guard(work)
 
 
 def _resync_image_product(services: Services, version_id: int) -> None:
@@ -154,7 +156,9 @@ def _resync_image_product(services: Services, version_id: int) -> None:
     )
 
 
-def rollback_image_job(image_id: int, run_id: int | None = None, actor: str = "operator", why: str = "rollback") -> Any:
+def rollback_image_job(
+    image_id: int, run_id: int | None = None, actor: str = "operator", why: str = "rollback"
+) -> Any:
     """Roll one image back to its original."""
 
     def work(services: Services) -> dict[str, Any]:

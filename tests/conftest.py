@@ -91,7 +91,7 @@ def make_services(tmp_path: Path, database_url: str = "", redis_url: str = "", *
 
 @pytest.fixture
 def services(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[Services]:
-    """Services on every database × Redis combination, installed as the process's services."""
+    """Services on every database and Redis combination, installed as the process's services."""
     svc = make_services(tmp_path, database_url, redis_url)
     previous = set_services(svc)
     yield svc

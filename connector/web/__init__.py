@@ -30,12 +30,12 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
 
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz():
         services.redis.ping()
         return jsonify(ok=True)
 
     @app.errorhandler(ConnectorError)
-    def connector_error(exc: ConnectorError):  # type: ignore[no-untyped-def]
+    def connector_error(exc: ConnectorError):
         status = 400 if exc.code not in {"auth", "webhook_rejected"} else 401
         return jsonify(error=exc.message, code=exc.code, hint=exc.hint), status
 

@@ -9,4 +9,4 @@ from connector.services import Services
 
 def services() -> Services:
     """The Services the app was built on."""
-    return current_app.config["SERVICES"]  # type: ignore[no-any-return]
+    return current_app.config["SERVICES"]

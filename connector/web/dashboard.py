@@ -48,7 +48,7 @@ def media_url(digest: str | None) -> str | None:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     with services().session() as s:
         stores = list(s.scalars(select(Store).order_by(Store.id)))
         counts = {
@@ -59,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/stores/<int:store_id>")
-def store(store_id: int):  # type: ignore[no-untyped-def]
+def store(store_id: int):
     status = request.args.get("status")
     page = max(request.args.get("page", 1, type=int), 1)
     with services().session() as s:
@@ -69,15 +69,33 @@ def store(store_id: int):  # type: ignore[no-untyped-def]
         if status:
             query = query.where(Image.status == status)
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        images = list(s.scalars(query.order_by(Image.updated_at.desc(), Image.id).limit(PAGE).offset((page - 1) * PAGE)))
+        images = list(
+            s.scalars(query.order_by(Image.updated_at.desc(), Image.id).limit(PAGE).offset((page - 1) * PAGE))
+        )
         rows = [_image_card(s, image) for image in images]
         runs = list(s.scalars(select(Run).where(Run.store_id == store_id).order_by(Run.id.desc()).limit(10)))
-        ops = list(s.scalars(select(Operation).where(Operation.store_id == store_id).order_by(Operation.id.desc()).limit(10)))
-    return render_template("store.html", store=row, counts=counts, rows=rows, runs=runs, ops=ops, status=status,
-                           page=page, pages=max(1, -(-total // PAGE)))
+        ops = list(
+            s.scalars(
+                select(Operation)
+                .where(Operation.store_id == store_id)
+                .order_by(Operation.id.desc())
+                .limit(10)
+            )
+        )
+    return render_template(
+        "store.html",
+        store=row,
+        counts=counts,
+        rows=rows,
+        runs=runs,
+        ops=ops,
+        status=status,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+    )
 
 
-def _image_card(s, image: Image) -> dict:  # type: ignore[no-untyped-def]
+def _image_card(s, image: Image) -> dict:
     original = s.get(ImageVersion, image.original_version_id) if image.original_version_id else None
     result = s.scalar(
         select(ImageVersion)
@@ -89,7 +107,7 @@ def _image_card(s, image: Image) -> dict:  # type: ignore[no-untyped-def]
 
 
 @bp.get("/images/<int:image_id>")
-def image(image_id: int):  # type: ignore[no-untyped-def]
+def image(image_id: int):
     with services().session() as s:
         row = s.get(Image, image_id) or abort(404)
         card = _image_card(s, row)
@@ -100,33 +118,36 @@ def image(image_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/runs/<int:run_id>")
-def run(run_id: int):  # type: ignore[no-untyped-def]
+def run(run_id: int):
     summary = run_summary(services(), run_id) or abort(404)
     return render_template("run.html", summary=summary)
 
 
-def _back(store_id: int | None = None, image_id: int | None = None):  # type: ignore[no-untyped-def]
+def _back(store_id: int | None = None, image_id: int | None = None):
+    """Back to the page the action came from."""
+    if request.referrer:
+        return redirect(request.referrer)
     if image_id:
         return redirect(url_for("dashboard.image", image_id=image_id))
-    return redirect(request.referrer or url_for("dashboard.store", store_id=store_id))
+    return redirect(url_for("dashboard.store", store_id=store_id))
 
 
 @bp.post("/images/<int:image_id>/approve")
-def approve(image_id: int):  # type: ignore[no-untyped-def]
+def approve(image_id: int):
     actions.approve(services(), actions.latest_result(services(), image_id).id, actor=_actor())
     flash(f"image {image_id}: approved, publication queued")
     return _back(image_id=image_id)
 
 
 @bp.post("/images/<int:image_id>/reject")
-def reject(image_id: int):  # type: ignore[no-untyped-def]
+def reject(image_id: int):
     actions.reject(services(), actions.latest_result(services(), image_id).id, actor=_actor())
     flash(f"image {image_id}: rejected, the original stays")
     return _back(image_id=image_id)
 
 
 @bp.post("/images/<int:image_id>/rollback")
-def rollback_image(image_id: int):  # type: ignore[no-untyped-def]
+def rollback_image(image_id: int):
     with services().session() as s:
         store_id = (s.get(Image, image_id) or abort(404)).store_id
     run_id, n = actions.rollback(services(), store_id=store_id, image_id=image_id, actor=_actor())
@@ -135,7 +156,7 @@ def rollback_image(image_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/images/<int:image_id>/reprocess")
-def reprocess(image_id: int):  # type: ignore[no-untyped-def]
+def reprocess(image_id: int):
     with services().session() as s:
         store_id = (s.get(Image, image_id) or abort(404)).store_id
     actions.reprocess(services(), store_id=store_id, image_id=image_id, actor=_actor())
@@ -144,16 +165,17 @@ def reprocess(image_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/stores/<int:store_id>/resync")
-def resync(store_id: int):  # type: ignore[no-untyped-def]
+def resync(store_id: int):
     limit = request.form.get("limit", type=int)
-    run_id = actions.resync(services(), store_id, dry_run=bool(request.form.get("dry_run")), limit=limit,
-                            actor=_actor())
+    run_id = actions.resync(
+        services(), store_id, dry_run=bool(request.form.get("dry_run")), limit=limit, actor=_actor()
+    )
     flash(f"resync queued as run {run_id}")
     return _back(store_id)
 
 
 @bp.post("/stores/<int:store_id>/rollback")
-def rollback_store(store_id: int):  # type: ignore[no-untyped-def]
+def rollback_store(store_id: int):
     run_id, n = actions.rollback(services(), store_id=store_id, actor=_actor(), why="store rollback")
     flash(f"rollback of {n} images queued as run {run_id}")
     return _back(store_id)

@@ -14,11 +14,13 @@ bp = Blueprint("install", __name__)
 
 
 @bp.get("/install/<platform>")
-def begin(platform: str):  # type: ignore[no-untyped-def]
+def begin(platform: str):
     """Send the merchant to the platform's consent screen."""
     shop = request.args.get("shop", "").strip().lower()
     if not shop:
-        raise AuthError("the install link needs ?shop=<your store>", hint="open the install link from the store")
+        raise AuthError(
+            "the install link needs ?shop=<your store>", hint="open the install link from the store"
+        )
     state = secrets.token_urlsafe(24)
     session[f"install_state:{platform}"] = state
     callback = services().settings.public_url + url_for("install.finish", platform=platform)
@@ -26,19 +28,21 @@ def begin(platform: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/install/<platform>/callback", methods=["GET", "POST"])
-def finish(platform: str):  # type: ignore[no-untyped-def]
+def finish(platform: str):
     """Verify the callback, keep the credentials encrypted, subscribe webhooks, start a sync."""
     svc = services()
     expected = session.pop(f"install_state:{platform}", None) or request.args.get("state_hint")
     result = svc.platform(platform).complete_install(request.args, request.get_data(), expected)
     store_id = save_install(svc, platform, result.shop, result.credentials)
     open_client(svc, store_id).register_webhooks(f"{svc.settings.public_url}/webhooks/{platform}")
-    from connector.runs import start_run
     from connector.enqueue import enqueue
+    from connector.runs import start_run
     from jobs.tasks import sync_store_job
 
     run_id = start_run(svc, store_id, "install-sync", actor="install")
-    enqueue(svc, sync_store_job, store_id, run_id, True, job_id=f"sync-store-{store_id}-r{run_id}", kind="sync")
+    enqueue(
+        svc, sync_store_job, store_id, run_id, True, job_id=f"sync-store-{store_id}-r{run_id}", kind="sync"
+    )
     if request.method == "POST":
         return {"store": store_id}, 200
     return redirect(url_for("dashboard.store", store_id=store_id))

@@ -26,7 +26,7 @@ def signed_media_path(secret: str, digest: str, ttl: int = 3600) -> str:
 
 
 @bp.get("/media/<digest>")
-def blob(digest: str):  # type: ignore[no-untyped-def]
+def blob(digest: str):
     """Serve a blob when the signature and expiry are valid."""
     expires = request.args.get("e", type=int) or 0
     sig = request.args.get("s", "")
@@ -37,5 +37,11 @@ def blob(digest: str):  # type: ignore[no-untyped-def]
         data = services().blobs.get(digest)
     except BlobMissing:
         abort(404)
-    mime = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg" if data[:2] == b"\xff\xd8" else "image/webp"
+    mime = (
+        "image/png"
+        if data[:8] == b"\x89PNG\r\n\x1a\n"
+        else "image/jpeg"
+        if data[:2] == b"\xff\xd8"
+        else "image/webp"
+    )
     return Response(data, mimetype=mime, headers={"Cache-Control": "private, max-age=3600"})

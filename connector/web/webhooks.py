@@ -11,8 +11,8 @@ bp = Blueprint("webhooks", __name__)
 
 
 @bp.post("/webhooks/<platform>")
-def receive(platform: str):  # type: ignore[no-untyped-def]
+def receive(platform: str):
     """Every platform delivers here; the adapter verifies and parses."""
     body = request.get_data(cache=False)
-    answer = handle_webhook(services(), platform, request.headers, body)
+    answer = handle_webhook(services(), platform, dict(request.headers), body)
     return {"outcome": answer.outcome}, answer.status

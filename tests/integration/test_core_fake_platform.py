@@ -92,7 +92,9 @@ def test_rollback_reuploads_backup_when_store_original_was_deleted(services: Ser
     original_media = lamp.media[0]
     original_bytes = store.library[original_media].data
     image = _image(services, original_media)
-    assert publish_version(services, approved_result(services, image.id, png((250, 250, 250)))).state == "done"
+    assert (
+        publish_version(services, approved_result(services, image.id, png((250, 250, 250)))).state == "done"
+    )
     del store.library[original_media]
     assert rollback_image(services, image.id).state == "done"
     assert lamp.media[0] != original_media
@@ -106,7 +108,9 @@ def test_three_way_rollback_keeps_merchant_edits(services: Services) -> None:
     mug = next(p for p in store.products.values() if p.title == "mug")
     original_media, other = mug.media
     image = _image(services, original_media)
-    assert publish_version(services, approved_result(services, image.id, png((240, 240, 240)))).state == "done"
+    assert (
+        publish_version(services, approved_result(services, image.id, png((240, 240, 240)))).state == "done"
+    )
     ours = mug.media[0]
     merchant_new = store.add_media(png((1, 2, 3)), "new.png")
     mug.media = [merchant_new, other, ours]  # merchant added an image and reordered after our change
@@ -136,9 +140,8 @@ def test_product_lock_excludes_a_second_worker(services: Services) -> None:
         product_id = s.scalar(select(Product.id))
     assert product_id is not None
     with product_lock(services, product_id) as fence:
-        with pytest.raises(TransientError):
-            with product_lock(services, product_id):
-                pass
+        with pytest.raises(TransientError), product_lock(services, product_id):
+            pass
         with services.session() as s:
             fence.check(s)
     with product_lock(services, product_id):
@@ -146,7 +149,7 @@ def test_product_lock_excludes_a_second_worker(services: Services) -> None:
 
 
 def test_webhooks_forged_rejected_replay_processed_once(services: Services) -> None:
-    _store, store_id = _shop(services)
+    _store, _store_id = _shop(services)
     app = services.platforms["fake"]
     assert isinstance(app, FakeApp)
     body = json.dumps({"product_id": "p1"}).encode()
@@ -169,10 +172,15 @@ def test_uninstall_stops_work_and_keeps_history(services: Services) -> None:
     app = services.platforms["fake"]
     assert isinstance(app, FakeApp)
     body = b"{}"
-    headers = {"X-Fake-Shop": "demo.fake", "X-Fake-Topic": "app.uninstalled", "X-Fake-Event": "u-1",
-               "X-Fake-Signature": app.sign(body)}
+    headers = {
+        "X-Fake-Shop": "demo.fake",
+        "X-Fake-Topic": "app.uninstalled",
+        "X-Fake-Event": "u-1",
+        "X-Fake-Signature": app.sign(body),
+    }
     assert handle_webhook(services, "fake", headers, body).status == 200
     from connector.errors import AuthError
+
     with pytest.raises(AuthError):
         sync_store(services, store_id)
     with services.session() as s:

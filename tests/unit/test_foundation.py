@@ -25,8 +25,13 @@ def test_settings_defaults_are_embedded(tmp_path: Path) -> None:
 
 
 def test_settings_production_values_and_bad_mode(tmp_path: Path) -> None:
-    s = Settings.from_env({"DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r:6379/0",
-                           "ONNX_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider"})
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://x/y",
+            "REDIS_URL": "redis://r:6379/0",
+            "ONNX_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider",
+        }
+    )
     assert s.redis_url == "redis://r:6379/0"
     assert s.onnx_providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
     with pytest.raises(ConfigurationError, match="DEFAULT_MODE"):

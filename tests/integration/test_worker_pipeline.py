@@ -1,0 +1,68 @@
+"""The thin path through real rq workers and the real pipeline, on the fake platform:
+sync → queue → process (rembg) → publish or hold → rollback."""
+
+from __future__ import annotations
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from adapters.fake import FakeApp
+from connector import actions
+from connector.blobs import sha256
+from connector.models import Image, ImageStatus, ImageVersion, Job
+from connector.services import Services
+from connector.settings import PROJECT_ROOT
+from connector.stores import save_install
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+EXAMPLES = PROJECT_ROOT / "sandbox" / "assets" / "rembg-examples"
+
+
+def _drain(services: Services) -> None:
+    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
+
+
+def test_store_photos_processed_published_and_rolled_back(sqlite_services: Services) -> None:
+    services = sqlite_services
+    app = services.platforms["fake"]
+    assert isinstance(app, FakeApp)
+    shop = app.store("worker.fake")
+    originals = {name: (EXAMPLES / f"{name}.jpg").read_bytes() for name in ("car-1", "car-3")}
+    for name, data in originals.items():
+        shop.add_product(name, [data], variants=1)
+    shop.add_product("broken", [b"<html>not an image</html>"])
+    store_id = save_install(services, "fake", "worker.fake", {"token": "tok-worker.fake"}, mode="auto")
+
+    run_id = actions.resync(services, store_id)
+    _drain(services)
+
+    with services.session() as s:
+        images = {img.product.title: img for img in s.scalars(select(Image))}
+        broken = images["broken"]
+        assert broken.status == ImageStatus.FAILED.value and broken.failure_code == "not_an_image"
+        assert broken.failure_reason
+        results = list(s.scalars(select(ImageVersion).where(ImageVersion.kind == "result")))
+        assert len(results) == 2 and all(v.verdict in {"pass", "review", "fail"} for v in results)
+        assert all(v.scores for v in results)
+        statuses = {images[n].status for n in originals}
+        jobs = {j.status for j in s.scalars(select(Job).where(Job.run_id == run_id))}
+    assert statuses <= {"published", "review", "failed"} and jobs <= {"done", "failed"}
+
+    for version in results:  # an operator approves what QA held back, so both get published
+        if version.state == "review":
+            actions.approve(services, version.id)
+    _drain(services)
+    published = [p for p in shop.products.values() if p.title in originals]
+    assert all(shop.library[p.media[0]].data not in originals.values() for p in published)
+
+    again = actions.resync(services, store_id)  # own media on the store: nothing is reprocessed
+    _drain(services)
+    with services.session() as s:
+        assert not list(s.scalars(select(Job).where(Job.run_id == again, Job.kind == "process")))
+
+    _run, queued = actions.rollback(services, store_id=store_id)
+    assert queued == 2
+    _drain(services)
+    for product in published:
+        assert sha256(shop.library[product.media[0]].data) == sha256(originals[product.title])
