@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from connector import actions
 from connector.errors import ConnectorError, NotFound
-from connector.models import Image, ImageVersion, Operation, OperationState, Product, Store
+from connector.models import Image, ImageVersion, Product, Store
 from connector.runs import run_summary
 from connector.services import Services, get_services
 
@@ -106,12 +106,25 @@ def web(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-def worker(burst: bool) -> None:
-    """Run an rq worker on the image queue (production: many of these)."""
-    from rq import Worker
+@click.option(
+    "--fork", is_flag=True, help="Run each job in a forked child (isolation; reloads the model per job)."
+)
+def worker(burst: bool, fork: bool) -> None:
+    """Run an rq worker on the image queue (production: many of these).
+
+    By default jobs run in the worker process itself, so the model session is loaded once and
+    reused.  On start the worker queues the resumption of operations a killed worker left behind.
+    """
+    from rq import SimpleWorker, Worker
+
+    from jobs.tasks import queue_resumptions
 
     services = svc()
-    Worker([services.queue()], connection=services.redis).work(burst=burst, with_scheduler=True)
+    resumed = queue_resumptions(services)
+    if resumed:
+        click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
+    worker_class = Worker if fork else SimpleWorker
+    worker_class([services.queue()], connection=services.redis).work(burst=burst, with_scheduler=not burst)
 
 
 @main.command("stores")
@@ -265,17 +278,10 @@ def history(store: str, product: str) -> None:
 @main.command()
 def resume() -> None:
     """Finish (or undo) every operation a killed worker left unfinished."""
-    from connector.publish import resume_operation
+    from connector.publish import resume_operation, unfinished_operations
 
     services = svc()
-    with services.session() as s:
-        ops = list(
-            s.scalars(
-                select(Operation.id).where(
-                    Operation.state.in_([OperationState.PENDING.value, OperationState.RUNNING.value])
-                )
-            )
-        )
+    ops = unfinished_operations(services)
     for op_id in ops:
         result = resume_operation(services, op_id)
         click.echo(f"operation {op_id}: {result.state}{' — ' + result.reason if result.reason else ''}")
@@ -292,10 +298,9 @@ def show_run(run_id: int) -> None:
 
 def _register_optional() -> None:
     """Commands that live in their own modules."""
-    from sandbox.cli import sandbox_command
-
     from connector.demo import demo_command
     from connector.pilot import try_command
+    from sandbox.cli import sandbox_command
 
     main.add_command(try_command, name="try")
     main.add_command(sandbox_command, name="sandbox")

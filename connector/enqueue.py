@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,14 @@ from connector.models import Job
 from connector.services import Services
 
 RETRY_INTERVALS = [10, 60, 300]
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def job_key(*parts: object) -> str:
+    """An rq job id from parts (platform ids like ``gid://shopify/Product/1`` included)."""
+    return "-".join(_UNSAFE.sub("_", str(p)).strip("_") for p in parts)
+
+
 LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 

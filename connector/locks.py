@@ -7,11 +7,14 @@ write sees a newer token and stops with a ConflictError.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from redis import Redis
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -37,13 +40,50 @@ class Fence:
             )
 
 
+def _holder_is_dead(value: bytes | str | None) -> bool:
+    """Whether a lock was left by a process on this host that no longer runs (a killed worker)."""
+    if not value:
+        return False
+    text = value.decode() if isinstance(value, bytes) else value
+    host, _, rest = text.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host: wait for the lock to expire
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _take_from_dead(redis: Redis, key: str, me: str, ttl: int) -> bool:
+    """Take over a lock whose holder died on this host (atomically: only if it still holds it)."""
+    value = redis.get(key)
+    if value is None or not _holder_is_dead(value):
+        return False
+    taken = redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) "
+        "return 1 end return 0",
+        1,
+        key,
+        value,
+        me,
+        ttl,
+    )
+    return bool(taken)
+
+
 @contextmanager
 def product_lock(services: Services, product_id: int) -> Iterator[Fence]:
     """Hold the product's lock for the duration of the block."""
     key = f"connector:lock:product:{product_id}"
-    me = uuid.uuid4().hex
+    me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
     redis = services.redis
-    if not redis.set(key, me, nx=True, ex=services.settings.lock_ttl):
+    if not redis.set(key, me, nx=True, ex=services.settings.lock_ttl) and not _take_from_dead(
+        redis, key, me, services.settings.lock_ttl
+    ):
         raise TransientError(
             f"product {product_id} is being changed by another worker",
             hint="the job is retried after that operation ends",

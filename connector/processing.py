@@ -138,6 +138,17 @@ def _record_result(
     return version
 
 
+def _no_result(image: Image, outcome: Outcome) -> ProcessResult:
+    """The pipeline made no image: nothing needed doing, or a person must decide (no single subject)."""
+    reason = "; ".join(outcome.reasons) or "nothing to improve"
+    if outcome.verdict == "review":
+        image.status, image.failure_code = ImageStatus.REVIEW.value, "needs_decision"
+    else:
+        image.status, image.failure_code = ImageStatus.SKIPPED.value, None
+    image.failure_reason = reason
+    return ProcessResult(image.status, reason=reason)
+
+
 def _decide(
     session: Session, store: Store, image: Image, version: ImageVersion, run_id: int | None
 ) -> ProcessResult:
@@ -148,7 +159,8 @@ def _decide(
         image.failure_code = "quality"
         image.failure_reason = "quality gates failed: " + "; ".join(version.reasons or ["no reason"])
         return ProcessResult(image.status, version.id, reason=image.failure_reason)
-    auto = store.mode == StoreMode.AUTO.value and version.verdict == "pass" and not _is_dry(session, run_id)
+    passed = version.verdict in ("pass", "skip")  # skip with an image: a clean input, only re-framed
+    auto = store.mode == StoreMode.AUTO.value and passed and not _is_dry(session, run_id)
     version.state = VersionState.APPROVED.value if auto else VersionState.REVIEW.value
     image.status = ImageStatus.APPROVED.value if auto else ImageStatus.REVIEW.value
     image.failure_code = image.failure_reason = None
@@ -232,9 +244,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         assert image is not None
         store = get_store(s, image.store_id)
         if outcome.data is None:
-            image.status = ImageStatus.SKIPPED.value
-            image.failure_reason = "; ".join(outcome.reasons) or "nothing to improve"
-            return ProcessResult(image.status, reason=image.failure_reason)
+            return _no_result(image, outcome)
         services.blobs.put(outcome.data)
         version = _record_result(s, image, outcome, digest, settings, run_id)
         return _decide(s, store, image, version, run_id)

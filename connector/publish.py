@@ -96,6 +96,18 @@ def _execute(services: Services, op_id: int) -> PublishResult:
         return PublishResult(state, op_id, op.error if op else None)
 
 
+def unfinished_operations(services: Services) -> list[int]:
+    """Ids of operations that were started and never finished (a worker died)."""
+    with services.session() as s:
+        return list(
+            s.scalars(
+                select(Operation.id).where(
+                    Operation.state.in_([OperationState.PENDING.value, OperationState.RUNNING.value])
+                )
+            )
+        )
+
+
 def resume_operation(services: Services, op_id: int) -> PublishResult:
     """Finish (or undo) an operation a killed worker left behind."""
     return _execute(services, op_id)

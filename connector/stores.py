@@ -46,11 +46,21 @@ def save_install(
             s.add(store)
         elif mode:
             store.mode = mode
-        store.credentials_encrypted = encrypt_json(services.settings.encryption_key, credentials)
+        kept = credentials_of(services, store) if store.credentials_encrypted else {}
+        # a re-install brings new tokens; what it does not bring (e.g. an Application Password) is kept
+        store.credentials_encrypted = encrypt_json(services.settings.encryption_key, {**kept, **credentials})
         store.active = True
         store.uninstalled_at = None
         s.flush()
         return store.id
+
+
+def add_credentials(services: Services, store_id: int, extra: Mapping[str, Any]) -> None:
+    """Merge more credentials into a store's (e.g. a WordPress Application Password for media uploads)."""
+    with services.session() as s:
+        store = get_store(s, store_id)
+        merged = {**credentials_of(services, store), **extra}
+        store.credentials_encrypted = encrypt_json(services.settings.encryption_key, merged)
 
 
 def credentials_of(services: Services, store: Store) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.base import WebhookEvent, WebhookTopic
-from connector.enqueue import enqueue
+from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
 from connector.models import Store, WebhookEventRecord
 from connector.services import Services
@@ -74,6 +74,13 @@ def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
 def erase_store(services: Services, store_id: int) -> None:
     """shop/redact: delete everything held about a shop (rows cascade; blobs are content-addressed)."""
     with services.session() as s:
+        store = s.get(Store, store_id)
+        if store is not None:
+            s.execute(
+                delete(WebhookEventRecord).where(
+                    WebhookEventRecord.platform == store.platform, WebhookEventRecord.shop == store.domain
+                )
+            )
         s.execute(delete(Store).where(Store.id == store_id))
 
 
@@ -94,7 +101,7 @@ def _act(services: Services, event: WebhookEvent) -> str:
             sync_product_job,
             store_id,
             event.product_id,
-            job_id=f"sync-product-{store_id}-{event.product_id}",
+            job_id=job_key("sync-product", store_id, event.product_id),
             kind="sync_product",
         )
         return "sync queued" if queued else "sync already queued"

@@ -13,7 +13,7 @@ from typing import Any
 from rq import get_current_job
 from sqlalchemy import select
 
-from connector.enqueue import enqueue, mark_job
+from connector.enqueue import enqueue, job_key, mark_job
 from connector.errors import ConnectorError, TransientError
 from connector.models import Image, ImageStatus, Product, Run
 from connector.processing import process_image
@@ -151,7 +151,7 @@ def _resync_image_product(services: Services, version_id: int) -> None:
         sync_product_job,
         store_id,
         platform_id,
-        job_id=f"sync-product-{store_id}-{platform_id}",
+        job_id=job_key("sync-product", store_id, platform_id),
         kind="sync_product",
     )
 
@@ -176,3 +176,13 @@ def resume_operation_job(op_id: int) -> Any:
         return {"state": result.state, "operation": op_id}
 
     return _guard(work)
+
+
+def queue_resumptions(services: Services) -> int:
+    """Queue a resume job for every unfinished operation (idempotent: one live job each)."""
+    from connector.publish import unfinished_operations
+
+    return sum(
+        enqueue(services, resume_operation_job, op_id, job_id=f"resume-op-{op_id}", kind="resume")
+        for op_id in unfinished_operations(services)
+    )

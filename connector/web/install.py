@@ -23,6 +23,8 @@ def begin(platform: str):
         )
     state = secrets.token_urlsafe(24)
     session[f"install_state:{platform}"] = state
+    # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too
+    services().redis.set(f"connector:install-state:{state}", f"{platform}:{shop}", ex=3600)
     callback = services().settings.public_url + url_for("install.finish", platform=platform)
     return redirect(services().platform(platform).authorize_url(shop, state, callback))
 
@@ -31,7 +33,17 @@ def begin(platform: str):
 def finish(platform: str):
     """Verify the callback, keep the credentials encrypted, subscribe webhooks, start a sync."""
     svc = services()
-    expected = session.pop(f"install_state:{platform}", None) or request.args.get("state_hint")
+    expected = session.pop(f"install_state:{platform}", None)
+    hint = request.args.get("state_hint", "")
+    if expected is None and hint and svc.redis.delete(f"connector:install-state:{hint}"):
+        expected = hint
+    if expected is not None:
+        svc.redis.delete(f"connector:install-state:{expected}")
+    else:
+        raise AuthError(
+            "this install callback does not belong to an install the connector started",
+            hint="start again from the install link",
+        )
     result = svc.platform(platform).complete_install(request.args, request.get_data(), expected)
     store_id = save_install(svc, platform, result.shop, result.credentials)
     open_client(svc, store_id).register_webhooks(f"{svc.settings.public_url}/webhooks/{platform}")

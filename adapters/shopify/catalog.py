@@ -1,0 +1,149 @@
+"""Turning Shopify product data (paged GraphQL nodes or bulk JSONL rows) into port dataclasses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from adapters.base import MediaState, RemoteImage, RemoteProduct
+from adapters.shopify.ids import gid_type
+
+
+def filename_from_url(url: str | None) -> str | None:
+    """The last path segment of a CDN or staged URL, without its query."""
+    if not url:
+        return None
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return name or None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp from Shopify, as an aware datetime."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def search_updated_since(updated_since: datetime | None) -> str | None:
+    """The products search for an incremental sync (naive datetimes are taken as UTC)."""
+    if updated_since is None:
+        return None
+    moment = updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
+    return f"updated_at:>'{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def _state(value: str | None) -> MediaState:
+    try:
+        return MediaState(value or MediaState.READY.value)
+    except ValueError:
+        return MediaState.PROCESSING
+
+
+@dataclass
+class ProductDraft:
+    """A product as read from Shopify: every media item in order and each variant's media."""
+
+    product_id: str
+    title: str
+    handle: str | None
+    updated_at: datetime | None
+    media: list[Mapping[str, Any]] = field(default_factory=list)
+    variants: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_node(cls, node: Mapping[str, Any]) -> ProductDraft:
+        """The scalar fields of a product node (media and variants are added separately)."""
+        return cls(
+            product_id=str(node["id"]),
+            title=str(node.get("title") or ""),
+            handle=node.get("handle"),
+            updated_at=parse_datetime(node.get("updatedAt")),
+        )
+
+    @property
+    def media_ids(self) -> list[str]:
+        """Every media id on the product, in display order (images, videos, 3D models)."""
+        return [str(m["id"]) for m in self.media]
+
+    def add_variant(self, node: Mapping[str, Any]) -> None:
+        """Record one variant node and the media it shows."""
+        media = (node.get("media") or {}).get("nodes") or []
+        self.variants[str(node["id"])] = [str(m["id"]) for m in media]
+
+    def to_remote(self) -> RemoteProduct:
+        """The port's view: images only, each with its position among all media."""
+        shown_by: dict[str, list[str]] = {}
+        for variant_id, media_ids in self.variants.items():
+            for media_id in media_ids:
+                shown_by.setdefault(media_id, []).append(variant_id)
+        images = []
+        for position, media in enumerate(self.media):
+            media_id = str(media["id"])
+            if gid_type(media_id) != "MediaImage" and media.get("mediaContentType") != "IMAGE":
+                continue
+            url = (media.get("image") or {}).get("url") or ""
+            images.append(
+                RemoteImage(
+                    media_id=media_id,
+                    position=position,
+                    src=url,
+                    alt=media.get("alt") or None,
+                    state=_state(media.get("status")),
+                    variant_ids=tuple(shown_by.get(media_id, ())),
+                    filename=filename_from_url(url),
+                )
+            )
+        return RemoteProduct(
+            product_id=self.product_id,
+            title=self.title,
+            updated_at=self.updated_at,
+            images=tuple(images),
+            variant_ids=tuple(self.variants),
+            handle=self.handle,
+        )
+
+
+def _rows(lines: Iterable[bytes | str]) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in lines if raw.strip()]
+
+
+def variant_media_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, list[str]]:
+    """Variant id → the media ids it shows, from a ``productVariants`` bulk export."""
+    shown: dict[str, list[str]] = {}
+    for row in _rows(lines):
+        parent = row.get("__parentId")
+        if parent is None:
+            shown.setdefault(str(row["id"]), [])
+        else:
+            shown.setdefault(str(parent), []).append(str(row["id"]))
+    return shown
+
+
+def products_from_jsonl(
+    lines: Iterable[bytes | str], variant_media: Mapping[str, list[str]] | None = None
+) -> Iterator[RemoteProduct]:
+    """Rebuild products from a bulk export: product rows and child rows with ``__parentId``.
+
+    Children are attached by parent id wherever they appear in the file and kept in file
+    order, which is the connection's order (so media positions survive).  ``variant_media``
+    (from :func:`variant_media_from_jsonl`) says which media each variant shows.
+    """
+    rows = _rows(lines)
+    shown = variant_media or {}
+    products = {str(r["id"]): ProductDraft.from_node(r) for r in rows if r.get("__parentId") is None}
+    for row in rows:
+        parent = row.get("__parentId")
+        if parent not in products:
+            continue
+        row_id = str(row["id"])
+        if gid_type(row_id) == "ProductVariant":
+            products[parent].variants[row_id] = list(shown.get(row_id, ()))
+        else:
+            products[parent].media.append(row)
+    for draft in products.values():
+        yield draft.to_remote()

@@ -1,0 +1,64 @@
+"""Settings of the Shopify app, and where a shop's endpoints live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Scopes the connector needs to read products and to write product media through the Files API.
+DEFAULT_SCOPES = "read_products,write_products,read_files,write_files"
+
+#: Shopify refuses any single query whose requested cost is above this.
+MAX_QUERY_COST = 1000
+
+
+@dataclass(frozen=True)
+class ShopifyConfig:
+    """Everything the Shopify adapter is configured with (built from the service's settings).
+
+    ``base_url_template`` turns a shop domain into the shop's origin: ``https://{shop}`` on
+    real Shopify, ``http://127.0.0.1:PORT/{shop}`` for the sandbox.
+    """
+
+    api_key: str = ""
+    api_secret: str = ""
+    api_version: str = "2025-01"
+    base_url_template: str = "https://{shop}"
+    scopes: str = DEFAULT_SCOPES
+    timeout: float = 30.0
+    #: Full syncs of shops with at least this many products use a bulk operation (0: never).
+    bulk_threshold: int = 2000
+    #: Products per page of a paginated sync; lowered automatically to keep a page's cost ≤ 1000.
+    page_size: int = 50
+    #: Media and variants read per product in a page; longer lists are paged per product.
+    media_per_product: int = 20
+    variants_per_product: int = 20
+    #: Attempts per request before a transient failure is given up on.
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    #: Refresh an expiring access token this many seconds before it expires.
+    refresh_leeway: float = 300.0
+    #: Polling of asynchronous work (bulk operations, reorder jobs).
+    poll_interval: float = 1.0
+    poll_interval_max: float = 10.0
+    bulk_timeout: float = 1800.0
+    job_timeout: float = 120.0
+    #: Largest image the client downloads, in bytes.
+    max_download_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def scope_list(self) -> list[str]:
+        """The configured scopes as a list."""
+        return [s.strip() for s in self.scopes.split(",") if s.strip()]
+
+    def shop_origin(self, shop: str) -> str:
+        """Scheme and host (plus the sandbox's path prefix) of one shop, without a trailing slash."""
+        return self.base_url_template.format(shop=shop).rstrip("/")
+
+    def graphql_url(self, shop: str) -> str:
+        """The shop's GraphQL Admin API endpoint for the configured version."""
+        return f"{self.shop_origin(shop)}/admin/api/{self.api_version}/graphql.json"
+
+    def token_url(self, shop: str) -> str:
+        """The shop's OAuth token endpoint (code exchange and refresh)."""
+        return f"{self.shop_origin(shop)}/admin/oauth/access_token"

@@ -1,0 +1,24 @@
+"""Settings of the WooCommerce adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WooConfig:
+    """How the adapter talks to stores.
+
+    ``return_url`` is where the merchant's browser lands after granting access (the keys go
+    to the callback server-to-server); default: the root of the callback's origin.
+    """
+
+    app_name: str = "Image Connector"
+    timeout: float = 30.0
+    per_page: int = 100
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    return_url: str | None = None
+    max_download_bytes: int = 200 * 1024 * 1024
+    user_agent: str = "image-connector (WooCommerce REST v3)"

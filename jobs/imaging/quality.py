@@ -1,0 +1,343 @@
+"""QA gates: measure a cut-out and its studio result, then map the scores to pass/review/fail.
+
+Mask and edge measures run on the source photo and mask (scaled to at most ``WORK_SIDE``); colour
+fidelity and background purity run on the decoded output bytes, so they judge what a store gets.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from scipy.spatial import cKDTree
+from skimage.color import rgb2lab
+
+from jobs.imaging.settings import Thresholds
+from jobs.imaging.studio import Layout
+
+WORK_SIDE = 640
+#: Background purity is sampled on a grid of at most this many points a side.
+PURITY_SIDE = 1024
+#: Below this CIE76 delta E subject and background are hard to tell apart.
+SEPARATION = 14.0
+#: Within this delta E of a plain background a subject pixel is camouflaged.
+CAMOUFLAGE_DE = 10.0
+#: A backdrop whose border needs at most this many colour bins (of 4096) for 95 % of it is plain.
+PLAIN_BACKDROP_BINS = 40
+#: Anti-aliasing makes a soft band this wide (work px) along a crisp edge; softness beyond it is indecision.
+SOFT_EDGE_PX = 3.0
+VERDICT_ORDER = {"pass": 0, "review": 1, "fail": 2}
+
+
+@dataclass
+class Judgement:
+    """The verdict of all gates with the reasons of every gate that did not pass."""
+
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def _work_size(size: tuple[int, int]) -> tuple[int, int]:
+    scale = min(1.0, WORK_SIDE / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb2lab(rgb.astype(np.float32) / 255.0))
+
+
+def _depth(region: np.ndarray) -> np.ndarray:
+    """Distance of every pixel of ``region`` to the nearest pixel outside it (0 outside)."""
+    if region.all():
+        return np.full(region.shape, np.inf)
+    return np.asarray(ndimage.distance_transform_edt(region))
+
+
+def _erode(region: np.ndarray, radius: float) -> np.ndarray:
+    """Erosion by a disk (the image border does not erode)."""
+    return _depth(region) > radius
+
+
+def _dilate(region: np.ndarray, radius: float) -> np.ndarray:
+    """Dilation by a disk."""
+    if not region.any():
+        return region.copy()
+    return _depth(~region) <= radius
+
+
+def _local_mean(lab: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised convolution: the mean Lab of ``weight`` pixels around each pixel, and its support.
+
+    Both fields are smooth, so they are computed at half size and scaled back up.
+    """
+    h, w = weight.shape
+    small_w = weight[::2, ::2].astype(np.float32)
+    support = ndimage.gaussian_filter(small_w, sigma / 2, truncate=2.0)
+    means = np.empty((*small_w.shape, 3), np.float32)
+    for c in range(3):
+        blurred = ndimage.gaussian_filter(lab[::2, ::2, c] * small_w, sigma / 2, truncate=2.0)
+        means[..., c] = blurred / np.maximum(support, 1e-6)
+    up = np.repeat(np.repeat(means, 2, axis=0), 2, axis=1)[:h, :w]
+    return up, np.repeat(np.repeat(support, 2, axis=0), 2, axis=1)[:h, :w]
+
+
+def mask_scores(mask: np.ndarray) -> dict[str, float]:
+    """Mask sanity on a 0..1 mask: area, edges touched, main component, fine structure, indecision."""
+    hard = mask >= 0.5
+    total = int(hard.sum())
+    scores: dict[str, float] = {"mask_area": total / hard.size}
+    sides = (hard[0], hard[-1], hard[:, 0], hard[:, -1])
+    scores["edges_touched"] = float(sum(bool(side.mean() > 0.005) for side in sides))
+    if total == 0:
+        scores.update(main_component=0.0, thin_structure=0.0, uncertain=0.0)
+        return scores
+    labels, count = ndimage.label(hard, structure=np.ones((3, 3), bool))
+    sizes = ndimage.sum_labels(hard, labels, index=np.arange(1, count + 1))
+    scores["main_component"] = float(sizes.max() / total)
+    radius = max(1, round(0.012 * float(np.sqrt(total))))
+    opened = _dilate(_erode(hard, radius), radius)
+    scores["thin_structure"] = float((hard & ~opened).sum() / total)
+    soft = (mask > 0.15) & (mask < 0.85)
+    boundary = hard ^ ndimage.binary_erosion(hard)
+    away = ndimage.distance_transform_edt(~boundary) > SOFT_EDGE_PX
+    scores["uncertain"] = float((soft & away).sum() / max(int((hard | soft).sum()), 1))
+    return scores
+
+
+class Palette:
+    """The colours of a region (Lab, 4-bit-per-channel bins), to ask "is this colour one of them?"."""
+
+    def __init__(self, rgb_pixels: np.ndarray, min_share: float = 0.002) -> None:
+        bins = (rgb_pixels >> 4).astype(np.int64)
+        keys = bins[:, 0] * 256 + bins[:, 1] * 16 + bins[:, 2]
+        unique, counts = np.unique(keys, return_counts=True)
+        shares = counts / max(int(counts.sum()), 1)
+        order = np.argsort(shares)[::-1]
+        #: How many bins cover 95 % of the region: small for a plain or two-tone backdrop.
+        self.spread = int(np.searchsorted(np.cumsum(shares[order]), 0.95) + 1) if unique.size else 0
+        common = unique[shares >= min_share]
+        centres = np.stack([(common // 256) % 16, (common // 16) % 16, common % 16], axis=-1) * 16 + 8
+        self._tree = cKDTree(_lab(centres[None].astype(np.uint8))[0]) if common.size else None
+
+    def near(self, rgb_pixels: np.ndarray, delta_e: float) -> np.ndarray:
+        """For each pixel: is a common colour of the region within ``delta_e``?"""
+        if self._tree is None or rgb_pixels.size == 0:
+            return np.zeros(len(rgb_pixels), dtype=bool)
+        distance, _index = self._tree.query(_lab(rgb_pixels[None])[0], k=1)
+        return np.asarray(distance <= delta_e)
+
+
+def border_pixels(array: np.ndarray, width: int | None = None) -> np.ndarray:
+    """The pixels of a frame ``width`` px wide (default 4 % of the short side) around ``array``."""
+    if width is None:
+        width = max(2, round(0.04 * min(array.shape[:2])))
+    parts = [array[:width], array[-width:], array[:, :width], array[:, -width:]]
+    return np.concatenate([p.reshape(-1, *array.shape[2:]) for p in parts])
+
+
+def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Edge and colour measures of a cut on its own photo (both at work size).
+
+    ``halo``: share of the inner edge band that looks like the local background (background kept);
+    ``clipped``: share of the outer band that looks like the local subject (subject cut away),
+    including subject-coloured pixels a plain backdrop does not have;
+    ``low_contrast``: share of the edge where subject and background are closer than SEPARATION;
+    ``new_holes``: holes in the subject not showing background colours, as a share of the subject;
+    ``camouflage``: share of the subject coloured like a plain backdrop (reflective, dark-on-dark).
+    """
+    hard = mask >= 0.5
+    total = int(hard.sum())
+    if total == 0 or hard.all():
+        return {"halo": 0.0, "clipped": 0.0, "low_contrast": 0.0, "new_holes": 0.0, "camouflage": 0.0}
+    lab = _lab(rgb)
+    r = max(2, round(0.006 * max(hard.shape)))
+    filled = ndimage.binary_fill_holes(hard)
+    depth_in, depth_out = _depth(hard), _depth(~hard)
+    inner, outer = depth_in > r, depth_out <= r
+    inner_band, outer_band = hard & ~inner, outer & ~hard
+    fg_ref = inner & (depth_in <= 4 * r)
+    bg_ref = (depth_out <= 4 * r) & ~outer
+    sigma = 3.0 * r
+    fg, fg_w = _local_mean(lab, fg_ref.astype(np.float32), sigma)
+    bg, bg_w = _local_mean(lab, bg_ref.astype(np.float32), sigma)
+    valid = (fg_w > 0.02) & (bg_w > 0.02)
+    separation = np.linalg.norm(fg - bg, axis=-1)
+    d_fg = np.linalg.norm(lab - fg, axis=-1)
+    d_bg = np.linalg.norm(lab - bg, axis=-1)
+    distinct = valid & (separation >= SEPARATION)
+    backdrop = Palette(border_pixels(rgb))
+    plain = backdrop.spread <= PLAIN_BACKDROP_BINS
+    clipped = outer_band & distinct & (d_fg < 0.5 * d_bg)
+    if plain:
+        foreign = np.zeros_like(hard)
+        foreign[outer_band] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE)
+        clipped |= outer_band & ~distinct & valid & (d_fg < SEPARATION) & foreign
+    scores = {
+        "halo": _share(inner_band & distinct, d_bg < 0.5 * d_fg),
+        "clipped": _share(outer_band, clipped),
+        "low_contrast": _share((inner_band | outer_band) & valid, separation < SEPARATION),
+        "new_holes": _new_holes(rgb, hard, filled, bg_ref & ~filled),
+        "camouflage": 0.0,
+    }
+    if plain:
+        subject = depth_in > 2
+        if subject.any():
+            scores["camouflage"] = float(backdrop.near(_sample(rgb[subject]), CAMOUFLAGE_DE).mean())
+    return scores
+
+
+def _sample(pixels: np.ndarray, limit: int = 40_000) -> np.ndarray:
+    step = max(1, len(pixels) // limit)
+    return pixels[::step]
+
+
+def _share(region: np.ndarray, condition: np.ndarray) -> float:
+    count = int(region.sum())
+    return float((region & condition).sum() / count) if count else 0.0
+
+
+def _new_holes(rgb: np.ndarray, hard: np.ndarray, filled: np.ndarray, outside: np.ndarray) -> float:
+    """Share of the filled subject in holes whose pixels do not look like the background outside."""
+    holes = filled & ~hard
+    if not holes.any():
+        return 0.0
+    palette = Palette(_sample(rgb[outside]) if outside.any() else border_pixels(rgb))
+    labels, _count = ndimage.label(holes)
+    minimum = max(4, int(0.0005 * filled.sum()))
+    bad = 0
+    for index, piece in enumerate(ndimage.find_objects(labels), start=1):
+        if piece is None:
+            continue
+        region = labels[piece] == index
+        area = int(region.sum())
+        if area >= minimum and palette.near(_sample(rgb[piece][region]), CAMOUFLAGE_DE).mean() < 0.5:
+            bad += area
+    return float(bad / max(int(filled.sum()), 1))
+
+
+def cut_scores(
+    rgb: Image.Image, mask: Image.Image, edges: bool = True, raw: Image.Image | None = None
+) -> dict[str, float]:
+    """Mask scores of ``mask`` and, with ``edges``, its edge scores on ``rgb`` (at work size).
+
+    ``raw`` is the model's mask before cleaning: its indecision (``uncertain``) is judged there,
+    because cleaning removes the fog that shows it.
+    """
+    size = _work_size(rgb.size)
+    small_mask = _small(mask, size)
+    scores = mask_scores(small_mask)
+    if raw is not None:
+        scores["uncertain"] = mask_scores(_small(raw, size))["uncertain"]
+    if edges:
+        small_rgb = np.asarray(rgb.convert("RGB").resize(size, Image.Resampling.BOX))
+        scores.update(edge_scores(small_rgb, small_mask))
+    return scores
+
+
+def _small(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(mask.convert("L").resize(size, Image.Resampling.BOX), dtype=np.float32) / 255.0
+
+
+def output_scores(
+    output: bytes,
+    rgb: Image.Image,
+    layout: Layout,
+    subject_alpha: Image.Image,
+    shadow: Image.Image | None,
+    background: tuple[int, int, int, int],
+) -> dict[str, float]:
+    """Measures of the encoded result: colour fidelity, background purity, resolution, upscale, fill."""
+    decoded = Image.open(io.BytesIO(output))
+    decoded.load()
+    result = decoded.convert("RGBA")
+    x0, y0, x1, y1 = layout.placed
+    scores = {
+        "resolution": min(1.0, layout.scale / layout.expected_scale),
+        "upscale": float(layout.scale),
+        "fill": float(layout.fill),
+        "color_fidelity": _colour_fidelity(result, rgb, layout, subject_alpha),
+        "background_purity": _purity(result, subject_alpha, shadow, background),
+    }
+    if (x1 - x0) <= 0 or (y1 - y0) <= 0:
+        scores["fill"] = 0.0
+    return scores
+
+
+def _colour_fidelity(
+    result: Image.Image, rgb: Image.Image, layout: Layout, subject_alpha: Image.Image
+) -> float:
+    x0, y0, x1, y1 = layout.placed
+    size = (x1 - x0, y1 - y0)
+    reference = rgb.convert("RGB").crop(layout.box).resize(size, Image.Resampling.LANCZOS)
+    got = result.crop(layout.placed)
+    alpha = np.asarray(subject_alpha.crop(layout.placed)) >= 250
+    solid = ndimage.binary_erosion(alpha, iterations=2) & (np.asarray(got.getchannel("A")) == 255)
+    if solid.sum() < 16:
+        return 0.0
+    step = max(1, int(np.sqrt(solid.sum() / 40_000)))
+    ref = np.asarray(reference)[::step, ::step][solid[::step, ::step]]
+    out = np.asarray(got.convert("RGB"))[::step, ::step][solid[::step, ::step]]
+    delta = np.linalg.norm(_lab(ref[None]) - _lab(out[None]), axis=-1)
+    return float(delta.mean())
+
+
+def _purity(
+    result: Image.Image,
+    subject_alpha: Image.Image,
+    shadow: Image.Image | None,
+    background: tuple[int, int, int, int],
+) -> float:
+    step = max(1, -(-max(result.size) // PURITY_SIDE))
+    occupied = np.asarray(subject_alpha)[::step, ::step] > 0
+    if shadow is not None:
+        occupied |= np.asarray(shadow)[::step, ::step] > 0
+    reach = max(4, round(0.012 * max(result.size)))
+    occupied = _dilate(occupied, max(1, -(-reach // step)))
+    free = ~occupied
+    if not free.any():
+        return 1.0
+    pixels = np.asarray(result)[::step, ::step][free].astype(np.int16)
+    if background[3] == 0:
+        return float((pixels[:, 3] == 0).mean())
+    tolerance = 0 if background[:3] == (255, 255, 255) else 3
+    target = np.array(background[:3], dtype=np.int16)
+    ok = (np.abs(pixels[:, :3] - target).max(axis=1) <= tolerance) & (pixels[:, 3] == 255)
+    return float(ok.mean())
+
+
+def judge_value(value: float, limit: tuple[float, float]) -> str:
+    """One gate: "pass", "review" or "fail" for ``value`` under ``(pass_at, review_at)``."""
+    pass_at, review_at = limit
+    if pass_at >= review_at:
+        return "pass" if value >= pass_at else "review" if value >= review_at else "fail"
+    return "pass" if value <= pass_at else "review" if value <= review_at else "fail"
+
+
+def judge(scores: dict[str, float], thresholds: Thresholds) -> Judgement:
+    """The worst verdict over every gate whose score is present, with a reason per failed gate."""
+    verdict = "pass"
+    reasons: list[str] = []
+    for gate, limit in thresholds.gates().items():
+        score = Thresholds.score_of(gate)
+        if score not in scores:
+            continue
+        value = scores[score]
+        outcome = judge_value(value, limit)
+        if outcome == "pass":
+            continue
+        higher_is_better = limit[0] >= limit[1]
+        bound = limit[0] if outcome == "review" else limit[1]
+        relation = "below" if higher_is_better else "above"
+        reasons.append(
+            f"{outcome}: {score} {value:.3f} is {relation} the {_bound_name(outcome)} limit {bound:g}"
+        )
+        if VERDICT_ORDER[outcome] > VERDICT_ORDER[verdict]:
+            verdict = outcome
+    return Judgement(verdict, reasons)
+
+
+def _bound_name(outcome: str) -> str:
+    return "pass" if outcome == "review" else "review"
