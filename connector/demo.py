@@ -8,7 +8,6 @@ checks that the store serves the exact original bytes again.  Running it again r
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import Counter
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 from sqlalchemy import select
 
 from connector import actions
@@ -27,20 +25,6 @@ from connector.settings import get_settings, load_env_file
 from connector.webhooks import erase_store
 
 SHOP = "demo-shop.myshopify.com"
-
-
-def _served_hashes(stack: DevStack, shop: str) -> dict[str, list[str]]:
-    """sha256 of the bytes the store serves for each product's images, in order (by product title)."""
-    answer = requests.get(f"{stack.shopify.url}/__sandbox/shops/{shop}/products", timeout=60)
-    answer.raise_for_status()
-    body = answer.json()
-    products = body["products"] if isinstance(body, dict) else body
-    return {
-        p["title"]: [
-            hashlib.sha256(requests.get(m["url"], timeout=60).content).hexdigest() for m in p["media"]
-        ]
-        for p in products
-    }
 
 
 def _reset(stack: DevStack) -> bool:
@@ -111,7 +95,7 @@ def run_demo(size: int, out: Any = click.echo) -> bool:
             out("reset the demo shop left by a previous run")
         stack.worker(log=log_dir / "worker.log")
         store_id = stack.install_shopify(SHOP, seed=7, size=size, profile="demo", mode="auto")
-        before = _served_hashes(stack, SHOP)
+        before = stack.shopify_served(SHOP)
         out(
             f"installed the connector into {SHOP} (sandbox on {stack.shopify.url}) through OAuth; "
             f"first full sync queued"
@@ -136,9 +120,9 @@ def run_demo(size: int, out: Any = click.echo) -> bool:
             why="demo: show a byte-exact rollback",
         )
         stack.wait_idle(timeout=600)
-        after = _served_hashes(stack, SHOP)
+        after = stack.shopify_served(SHOP)
         final = _counts(stack, store_id)
-    identical = bool(queued) and after[rollback_title] == before[rollback_title]
+    identical = bool(queued) and after[platform_product_id] == before[platform_product_id]
     _report(
         out,
         first,
@@ -193,7 +177,7 @@ def _report(
         f"images reprocessed because of them: {again} (loop guard)"
     )
     out(f"rolled back:            product {title!r} ({queued} image)")
-    for i, (b, a) in enumerate(zip(before[title], after[title], strict=False)):
+    for i, (b, a) in enumerate(zip(before[platform_id], after[platform_id], strict=False)):
         mark = "byte-identical" if a == b else "DIFFERENT"
         out(f"  slot {i}: original sha256 {b[:16]}… now served {a[:16]}… {mark}")
     out(f"final state:            {dict(final['status'])}")
@@ -204,9 +188,7 @@ def _report(
     out(f"  blobs     {var_dir / 'blobs'} (originals and results, by sha256)")
     out(f"  worker    {var_dir / 'demo' / 'worker.log'}")
     out("next:")
-    out(
-        "  .venv/bin/connector web        # dashboard on http://127.0.0.1:8000 (history, review, rollback)"
-    )
+    out("  .venv/bin/connector web        # dashboard on http://127.0.0.1:8000 (history, review, rollback)")
     out(f"  .venv/bin/connector history {SHOP} {platform_id}")
     out("  .venv/bin/connector try sandbox/assets/rembg-examples   # the workflow on a folder, with a report")
     out("  make test                               # the whole suite")

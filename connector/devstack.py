@@ -8,6 +8,7 @@ installs them — through the connector's install link and the platform's consen
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -142,6 +143,17 @@ class DevStack:
     def pending_webhooks(self) -> int:
         """Deliveries the sandboxes still have to send."""
         return self.woo.sandbox.outbox.pending() + self.shopify.sandbox.outbox.pending()
+
+    def shopify_served(self, shop: str) -> dict[str, list[str]]:
+        """sha256 of what the Shopify sandbox serves for each product's images, in order, by product id."""
+        answer = requests.get(f"{self.shopify.url}/__sandbox/shops/{shop}/products", timeout=60)
+        answer.raise_for_status()
+        return {
+            p["id"]: [
+                hashlib.sha256(requests.get(m["url"], timeout=60).content).hexdigest() for m in p["media"]
+            ]
+            for p in answer.json()
+        }
 
     # --- installs ------------------------------------------------------------------------
 

@@ -34,7 +34,11 @@ def enqueue(
     run_id: int | None = None,
     image_id: int | None = None,
 ) -> bool:
-    """Queue ``func(*args)`` once under ``job_id``; False when the same job is already live."""
+    """Queue ``func(*args)`` once under ``job_id``; False when the same job is already live.
+
+    rq job ids are global in Redis, so the id is put inside the deployment's namespace.
+    """
+    job_id = job_key(services.settings.redis_namespace, job_id)
     queue = services.queue()
     try:
         existing = RqJob.fetch(job_id, connection=queue.connection)

@@ -78,7 +78,7 @@ def _take_from_dead(redis: Redis, key: str, me: str, ttl: int) -> bool:
 @contextmanager
 def product_lock(services: Services, product_id: int) -> Iterator[Fence]:
     """Hold the product's lock for the duration of the block."""
-    key = f"connector:lock:product:{product_id}"
+    key = services.settings.redis_key("lock", "product", product_id)
     me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
     redis = services.redis
     if not redis.set(key, me, nx=True, ex=services.settings.lock_ttl) and not _take_from_dead(

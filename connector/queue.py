@@ -39,7 +39,7 @@ def _connect(url: str) -> Redis:
 def get_queue(settings: Settings, name: str | None = None) -> Queue:
     """The rq queue the service enqueues image work on."""
     return Queue(
-        name or settings.queue_name,
+        name or settings.rq_queue,
         connection=redis_connection(settings),
         default_timeout=settings.job_timeout,
     )

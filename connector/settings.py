@@ -41,6 +41,7 @@ class Settings:
     preset: str
     default_mode: str  # auto | review
     queue_name: str
+    redis_namespace: str  # prefix of every key and queue, so deployments (or test runs) can share one Redis
     job_timeout: int
     job_retries: int
     lock_ttl: int
@@ -86,6 +87,7 @@ class Settings:
             preset=e.get("DEFAULT_PRESET", "clean-white"),
             default_mode=mode,
             queue_name=e.get("QUEUE_NAME", "images"),
+            redis_namespace=e.get("REDIS_NAMESPACE", "connector"),
             job_timeout=int(e.get("JOB_TIMEOUT", "600")),
             job_retries=int(e.get("JOB_RETRIES", "3")),
             lock_ttl=int(e.get("LOCK_TTL", "300")),
@@ -101,6 +103,15 @@ class Settings:
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
             kill_at=e.get("CONNECTOR_KILL_AT", ""),
         )
+
+    @property
+    def rq_queue(self) -> str:
+        """The rq queue name, inside the Redis namespace."""
+        return f"{self.redis_namespace}-{self.queue_name}"
+
+    def redis_key(self, *parts: object) -> str:
+        """A Redis key inside the namespace."""
+        return ":".join([self.redis_namespace, *map(str, parts)])
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, commands with overrides)."""

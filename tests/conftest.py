@@ -29,6 +29,8 @@ def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
         "DEFAULT_MODE": "auto",
         "JOB_RETRIES": "0",
         "LOCK_TTL": "30",
+        # test runs may share the real Redis with each other: keep their keys and queues apart
+        "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
     }
     env.update(extra)
     return env
@@ -60,7 +62,6 @@ def _real_redis() -> str:
         conn.ping()
     except Exception as exc:
         pytest.skip(f"Redis not reachable at {REAL_REDIS_URL}: {exc}")
-    conn.flushdb()
     return REAL_REDIS_URL
 
 

@@ -24,7 +24,7 @@ def begin(platform: str):
     state = secrets.token_urlsafe(24)
     session[f"install_state:{platform}"] = state
     # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too
-    services().redis.set(f"connector:install-state:{state}", f"{platform}:{shop}", ex=3600)
+    services().redis.set(services().settings.redis_key("install-state", state), f"{platform}:{shop}", ex=3600)
     callback = services().settings.public_url + url_for("install.finish", platform=platform)
     return redirect(services().platform(platform).authorize_url(shop, state, callback))
 
@@ -35,10 +35,10 @@ def finish(platform: str):
     svc = services()
     expected = session.pop(f"install_state:{platform}", None)
     hint = request.args.get("state_hint", "")
-    if expected is None and hint and svc.redis.delete(f"connector:install-state:{hint}"):
+    if expected is None and hint and svc.redis.delete(svc.settings.redis_key("install-state", hint)):
         expected = hint
     if expected is not None:
-        svc.redis.delete(f"connector:install-state:{expected}")
+        svc.redis.delete(svc.settings.redis_key("install-state", expected))
     else:
         raise AuthError(
             "this install callback does not belong to an install the connector started",
