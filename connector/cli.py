@@ -67,6 +67,13 @@ def wait_for_run(services: Services, run_id: int, timeout: float = 3600) -> dict
     return summary
 
 
+def _announce(services: Services, run_id: int, wait: bool) -> None:
+    """Say a run was queued; with --wait, wait for it and print its summary."""
+    click.echo(f"run {run_id} queued")
+    if wait:
+        _print(wait_for_run(services, run_id))
+
+
 def _print(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, default=str))
 
@@ -168,9 +175,7 @@ def resync(store: str, incremental: bool, dry_run: bool, limit: int | None, wait
         limit=limit,
         actor="cli",
     )
-    click.echo(f"run {run_id} queued")
-    if wait:
-        _print(wait_for_run(services, run_id))
+    _announce(services, run_id, wait)
 
 
 @main.command()
@@ -188,9 +193,7 @@ def reprocess(store: str, image_id: int | None, product_id: int | None, wait: bo
         product_id=product_id,
         actor="cli",
     )
-    click.echo(f"run {run_id} queued")
-    if wait:
-        _print(wait_for_run(services, run_id))
+    _announce(services, run_id, wait)
 
 
 @main.command()

@@ -159,8 +159,13 @@ def _decide(
         image.failure_code = "quality"
         image.failure_reason = "quality gates failed: " + "; ".join(version.reasons or ["no reason"])
         return ProcessResult(image.status, version.id, reason=image.failure_reason)
+    if _is_dry(session, run_id):
+        # a dry run writes nothing to the store; the result is kept and reused by the real run
+        version.state, image.status = VersionState.DRAFT.value, ImageStatus.NEW.value
+        image.failure_code = image.failure_reason = None
+        return ProcessResult(image.status, version.id)
     passed = version.verdict in ("pass", "skip")  # skip with an image: a clean input, only re-framed
-    auto = store.mode == StoreMode.AUTO.value and passed and not _is_dry(session, run_id)
+    auto = store.mode == StoreMode.AUTO.value and passed
     version.state = VersionState.APPROVED.value if auto else VersionState.REVIEW.value
     image.status = ImageStatus.APPROVED.value if auto else ImageStatus.REVIEW.value
     image.failure_code = image.failure_reason = None

@@ -120,7 +120,11 @@ def image(image_id: int):
 @bp.get("/runs/<int:run_id>")
 def run(run_id: int):
     summary = run_summary(services(), run_id) or abort(404)
-    return render_template("run.html", summary=summary)
+    with services().session() as s:
+        image_ids = set(s.scalars(select(ImageVersion.image_id).where(ImageVersion.run_id == run_id)))
+        images = list(s.scalars(select(Image).where(Image.id.in_(image_ids)).order_by(Image.id))) if image_ids else []
+        rows = [_image_card(s, image) for image in images]
+    return render_template("run.html", summary=summary, rows=rows)
 
 
 def _back(store_id: int | None = None, image_id: int | None = None):

@@ -14,6 +14,7 @@ from connector.models import Image, ImageStatus, ImageVersion, Job
 from connector.services import Services
 from connector.settings import PROJECT_ROOT
 from connector.stores import save_install
+from connector.web import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXAMPLES = PROJECT_ROOT / "sandbox" / "assets" / "rembg-examples"
@@ -66,3 +67,32 @@ def test_store_photos_processed_published_and_rolled_back(sqlite_services: Servi
     _drain(services)
     for product in published:
         assert sha256(shop.library[product.media[0]].data) == sha256(originals[product.title])
+
+
+def test_dry_run_writes_nothing_and_canary_limits_products(sqlite_services: Services) -> None:
+    services = sqlite_services
+    app = services.platforms["fake"]
+    assert isinstance(app, FakeApp)
+    shop = app.store("canary.fake")
+    for name in ("car-2", "car-3", "cloth-1"):
+        shop.add_product(name, [(EXAMPLES / f"{name}.jpg").read_bytes()])
+    store_id = save_install(services, "fake", "canary.fake", {"token": "tok-canary.fake"}, mode="auto")
+
+    dry = actions.resync(services, store_id, dry_run=True, limit=2)
+    _drain(services)
+    assert shop.uploads == [] and shop.calls == []  # nothing written to the store
+    with services.session() as s:
+        drafts = list(s.scalars(select(ImageVersion).where(ImageVersion.run_id == dry, ImageVersion.kind == "result")))
+        assert len(drafts) == 2 and {v.state for v in drafts} <= {"draft", "rejected"}
+        statuses = sorted(i.status for i in s.scalars(select(Image)))
+    assert statuses.count("new") >= 2  # canary: the third product was not even processed
+    page = create_app(services).test_client().get(f"/runs/{dry}")
+    assert page.status_code == 200 and b"dry run: nothing was written to the store" in page.data
+    assert page.data.count(b'alt="result"') == 2  # the before/after report of the dry run
+
+    actions.resync(services, store_id)  # the operator widens the run: the real one reuses the dry results
+    _drain(services)
+    with services.session() as s:
+        results = list(s.scalars(select(ImageVersion).where(ImageVersion.kind == "result")))
+    assert len(results) == 3  # no second cut for the two images the dry run already made
+    assert len(shop.uploads) == sum(1 for v in results if v.verdict in ("pass", "skip"))
