@@ -121,8 +121,8 @@ def image(image_id: int):
 def run(run_id: int):
     summary = run_summary(services(), run_id) or abort(404)
     with services().session() as s:
-        image_ids = set(s.scalars(select(ImageVersion.image_id).where(ImageVersion.run_id == run_id)))
-        images = list(s.scalars(select(Image).where(Image.id.in_(image_ids)).order_by(Image.id))) if image_ids else []
+        in_run = select(ImageVersion.image_id).where(ImageVersion.run_id == run_id)
+        images = list(s.scalars(select(Image).where(Image.id.in_(in_run)).order_by(Image.id)))
         rows = [_image_card(s, image) for image in images]
     return render_template("run.html", summary=summary, rows=rows)
 

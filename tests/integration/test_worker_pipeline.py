@@ -82,7 +82,8 @@ def test_dry_run_writes_nothing_and_canary_limits_products(sqlite_services: Serv
     _drain(services)
     assert shop.uploads == [] and shop.calls == []  # nothing written to the store
     with services.session() as s:
-        drafts = list(s.scalars(select(ImageVersion).where(ImageVersion.run_id == dry, ImageVersion.kind == "result")))
+        in_dry_run = select(ImageVersion).where(ImageVersion.run_id == dry, ImageVersion.kind == "result")
+        drafts = list(s.scalars(in_dry_run))
         assert len(drafts) == 2 and {v.state for v in drafts} <= {"draft", "rejected"}
         statuses = sorted(i.status for i in s.scalars(select(Image)))
     assert statuses.count("new") >= 2  # canary: the third product was not even processed
