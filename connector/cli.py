@@ -160,6 +160,44 @@ def add_store(platform: str, domain: str, creds: str, mode: str | None) -> None:
 
 @main.command()
 @click.argument("store")
+@click.option(
+    "--mode", type=click.Choice(["auto", "review", "paused"]), help="auto publishes what passes QA."
+)
+@click.option("--preset", help="Studio preset: clean-white, transparent, marketplace.")
+@click.option("--model", help="rembg model by name (its file must be in U2NET_HOME).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=JSON",
+    help="Pipeline setting, e.g. --set margin=0.08 --set 'thresholds={\"halo\": [0.2, 0.4]}'.",
+)
+def configure(
+    store: str, mode: str | None, preset: str | None, model: str | None, overrides: tuple[str, ...]
+) -> None:
+    """Change how a store's photos are processed and published (checked before saving)."""
+    from connector.processing import pipeline_settings
+
+    services = svc()
+    with services.session() as s:
+        row = s.get(Store, resolve_store(services, store))
+        assert row is not None
+        pipeline = dict((row.settings or {}).get("pipeline", {}))
+        for item in overrides:
+            key, _, value = item.partition("=")
+            try:
+                pipeline[key.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                pipeline[key.strip()] = value
+        row.mode, row.preset, row.model = mode or row.mode, preset or row.preset, model or row.model
+        row.settings = {**(row.settings or {}), "pipeline": pipeline}
+        effective = pipeline_settings(row)  # raises ConfigurationError on an unknown preset or setting
+        click.echo(f"{row.domain}: mode={row.mode} preset={effective.preset} model={effective.model}")
+        _print(effective.to_dict())
+
+
+@main.command()
+@click.argument("store")
 @click.option("--incremental", is_flag=True, help="Only products changed since the last sync.")
 @click.option("--dry-run", is_flag=True, help="Process and report, but write nothing to the store.")
 @click.option("--limit", type=int, help="Canary: only the first N products.")
