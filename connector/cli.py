@@ -176,7 +176,7 @@ def configure(
     store: str, mode: str | None, preset: str | None, model: str | None, overrides: tuple[str, ...]
 ) -> None:
     """Change how a store's photos are processed and published (checked before saving)."""
-    from connector.processing import pipeline_settings
+    from connector.processing import store_pipeline_settings
 
     services = svc()
     with services.session() as s:
@@ -191,7 +191,7 @@ def configure(
                 pipeline[key.strip()] = value
         row.mode, row.preset, row.model = mode or row.mode, preset or row.preset, model or row.model
         row.settings = {**(row.settings or {}), "pipeline": pipeline}
-        effective = pipeline_settings(row)  # raises ConfigurationError on an unknown preset or setting
+        effective = store_pipeline_settings(services, row)  # ConfigurationError: unknown preset or setting
         click.echo(f"{row.domain}: mode={row.mode} preset={effective.preset} model={effective.model}")
         _print(effective.to_dict())
 

@@ -43,13 +43,25 @@ class ProcessResult:
     reason: str | None = None
 
 
-def pipeline_settings(store: Store) -> PipelineSettings:
-    """The pipeline settings of a store: its preset and model with its overrides."""
+def pipeline_settings(store: Store, max_side: int | None = None) -> PipelineSettings:
+    """The pipeline settings of a store: its preset and model with its overrides.
+
+    ``max_side`` is the platform's longest side served unchanged: results never exceed it, so the
+    store serves the bytes we uploaded (and verification by hash holds).
+    """
     from jobs.imaging import PipelineSettings
 
     overrides = dict((store.settings or {}).get("pipeline", {}))
     overrides.setdefault("model", store.model)
-    return PipelineSettings.from_preset(store.preset, **overrides)
+    settings = PipelineSettings.from_preset(store.preset, **overrides)
+    if max_side and settings.max_size > max_side:
+        settings = PipelineSettings.from_preset(store.preset, **{**overrides, "max_size": max_side})
+    return settings
+
+
+def store_pipeline_settings(services: Services, store: Store) -> PipelineSettings:
+    """A store's pipeline settings within its platform's limits."""
+    return pipeline_settings(store, getattr(services.platform(store.platform), "max_image_side", None))
 
 
 def connector_result_hashes(session: Session, store_id: int) -> set[str]:
@@ -210,7 +222,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             return ProcessResult(image.status, reason="store paused or uninstalled")
         if image.origin == "connector" and not force:
             return ProcessResult(image.status, reason="connector's own media")
-        src, settings = image.src, pipeline_settings(store)
+        src, settings = image.src, store_pipeline_settings(services, store)
         image.status = ImageStatus.PROCESSING.value
     client = open_client(services, store.id)
     data = client.fetch_bytes(src)
