@@ -1,4 +1,9 @@
-"""PlatformApp for WooCommerce: the ``wc-auth`` key grant, webhook verification, store clients."""
+"""PlatformApp for WooCommerce: the ``wc-auth`` key grant, then an Application Password, webhooks, clients.
+
+The install has two consents in the merchant's browser (the port's optional ``FollowUpConsent``):
+WooCommerce's key grant (consumer keys for ``wc/v3``, posted server to server), then WordPress's
+``authorize-application.php`` (an Application Password, which ``wp/v2/media`` uploads need).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+import requests
+
 from adapters.base import CredentialsSaver, InstallResult, WebhookEvent
-from adapters.woocommerce import webhooks
+from adapters.woocommerce import app_passwords, webhooks
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
@@ -24,6 +31,9 @@ class WooCommerceApp:
     """The connector as a WooCommerce REST API consumer, for any number of stores."""
 
     name: ClassVar[str] = "woocommerce"
+    #: WordPress re-encodes uploads whose longer side exceeds this (``big_image_size_threshold``) and
+    #: serves a "-scaled" copy, so results are kept at or below it to be served byte for byte.
+    max_image_side: ClassVar[int] = 2560
 
     def __init__(
         self,
@@ -36,19 +46,22 @@ class WooCommerceApp:
         self.config = config or WooConfig(app_name=app_name, timeout=timeout)
         self.retry = retry
 
-    def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
+    def authorize_url(
+        self, shop: str, state: str, redirect_uri: str, *, return_url: str | None = None
+    ) -> str:
         """The store's ``wc-auth/v1/authorize`` page asking for read/write keys.
 
         The keys are POSTed to ``redirect_uri?shop=…&state_hint=…`` (server to server, so the
         state travels in the URL and comes back as ``user_id`` in the body); the merchant's
-        browser then goes to ``return_url`` (config, default the callback's site root).
+        browser then goes to ``return_url`` with ``success=1|0&user_id=<state>`` (default: the
+        configured one, else the callback's site root).
         """
         site = normalize_shop(shop)
         query = {
             "app_name": self.config.app_name,
             "scope": "read_write",
             "user_id": state,
-            "return_url": self.config.return_url or origin(redirect_uri) + "/",
+            "return_url": return_url or self.config.return_url or origin(redirect_uri) + "/",
             "callback_url": with_query(redirect_uri, shop=site, state_hint=state),
         }
         return f"{site}/wc-auth/v1/authorize?{urlencode(query)}"
@@ -90,6 +103,44 @@ class WooCommerceApp:
                 hint="the request did not come from that store, or the key was revoked; install again",
             ) from exc
         return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
+
+    # ------------------------------------------------------------------ Application Password (follow-up)
+
+    def _retry(self) -> RetryPolicy:
+        c = self.config
+        return self.retry or RetryPolicy(c.max_attempts, c.backoff_base, c.backoff_max)
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = self.config.user_agent
+        return session
+
+    def followup_url(self, shop: str, state: str, redirect_uri: str) -> str:
+        """WordPress's page handing the connector an Application Password (for media uploads).
+
+        Found through the site's REST index; it sends the merchant back to ``redirect_uri`` with
+        ``state`` (and ``success=false`` when they decline).  AuthError when the site offers none.
+        """
+        site = normalize_shop(shop)
+        with self._session() as session:
+            endpoint = app_passwords.authorization_endpoint(session, site, self.config.timeout, self._retry())
+        return app_passwords.authorize_application_url(
+            endpoint,
+            name=app_passwords.password_name(self.config.app_name),
+            app_id=self.config.app_id,
+            callback=redirect_uri,
+            state=state,
+        )
+
+    def complete_followup(self, shop: str, params: Mapping[str, str], state: str) -> dict[str, str]:
+        """``{"app_user", "app_password"}`` from WordPress's redirect, once the password works there."""
+        site = normalize_shop(shop)
+        user, password = app_passwords.login_from_callback(site, params, state)
+        with self._session() as session:
+            app_passwords.check_password(session, site, user, password, self.config.timeout, self._retry())
+        return {"app_user": user, "app_password": password}
+
+    # ------------------------------------------------------------------------------------ webhooks
 
     def webhook_shop(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """The site a delivery claims to come from (``X-WC-Webhook-Source``), unverified."""

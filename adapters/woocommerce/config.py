@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+
+#: identifies the connector's Application Passwords on the merchant's profile (WordPress groups them by it)
+DEFAULT_APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://image-connector.invalid/woocommerce"))
 
 
 @dataclass(frozen=True)
@@ -10,7 +14,8 @@ class WooConfig:
     """How the adapter talks to stores.
 
     ``return_url`` is where the merchant's browser lands after granting access (the keys go
-    to the callback server-to-server); default: the root of the callback's origin.
+    to the callback server-to-server); default: the root of the callback's origin.  ``app_id`` is the
+    UUID the connector gives WordPress when asking for an Application Password.
     """
 
     app_name: str = "Image Connector"
@@ -20,5 +25,6 @@ class WooConfig:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     return_url: str | None = None
+    app_id: str = DEFAULT_APP_ID
     max_download_bytes: int = 200 * 1024 * 1024
     user_agent: str = "image-connector (WooCommerce REST v3)"

@@ -184,6 +184,26 @@ def grants(name: str) -> Response:
         return jsonify({"grants": list(site.grants), "keys": keys})
 
 
+@bp.get("/sites/<name>/app-passwords")
+def app_passwords(name: str) -> Response:
+    """The Application Passwords of the site's users (never the passwords themselves)."""
+    site = _site(name)
+    with site.lock:
+        return jsonify(
+            [
+                {
+                    "uuid": p.uuid,
+                    "user_id": p.user_id,
+                    "name": p.name,
+                    "app_id": p.app_id,
+                    "created": p.created.isoformat(),
+                    "last_used": p.last_used.isoformat() if p.last_used else None,
+                }
+                for p in site.app_passwords
+            ]
+        )
+
+
 def _new_file(data: dict[str, Any]) -> NewFile:
     if data.get("data_base64"):
         try:

@@ -117,14 +117,30 @@ class WooSandbox:
 
 def create_app(config: WooSandboxConfig | None = None) -> Flask:
     """The Flask app serving every site; its :class:`WooSandbox` is ``app.extensions["woo_sandbox"]``."""
-    from sandbox.woocommerce import admin, api_media, api_products, api_webhooks, wcauth
+    from sandbox.woocommerce import (
+        admin,
+        api_media,
+        api_products,
+        api_webhooks,
+        api_wp,
+        authorize_app,
+        wcauth,
+    )
 
     sandbox = WooSandbox(config)
     app = Flask("sandbox.woocommerce")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["woo_sandbox"] = sandbox
     sandbox.faults.install(app, exempt_prefixes=("/__sandbox",), render_error=error_response)
-    for bp in (admin.bp, api_products.bp, api_webhooks.bp, api_media.bp, wcauth.bp):
+    for bp in (
+        admin.bp,
+        api_products.bp,
+        api_webhooks.bp,
+        api_wp.bp,
+        api_media.bp,
+        wcauth.bp,
+        authorize_app.bp,
+    ):
         app.register_blueprint(bp)
 
     @app.errorhandler(WPError)

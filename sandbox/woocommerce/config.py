@@ -17,6 +17,8 @@ class WooSandboxConfig:
     addresses other than the store itself are refused, as WordPress does).  ``allow_private_callbacks``
     does the same for webhook and key-grant callbacks (on, so a connector on loopback can be reached).
     ``allow_http_callback`` lets the key grant post to an ``http://`` callback (a real store demands https).
+    ``environment_type`` is ``wp_get_environment_type()``: on a "local" site WordPress offers Application
+    Passwords over plain http and lets ``authorize-application.php`` redirect to http URLs.
     """
 
     webhook_delay: float = 60.0
@@ -33,6 +35,7 @@ class WooSandboxConfig:
     utc_offset_minutes: int = 120  # the site's timezone setting; dates without _gmt are in it
     admin_user: str = "admin"
     admin_email: str = "admin@example.test"
+    environment_type: str = "local"  # local | development | staging | production
     faults: FaultConfig = field(default_factory=FaultConfig)
     wc_version: str = "7.9.0"
     wp_version: str = "6.1.1"

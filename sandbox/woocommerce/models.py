@@ -142,6 +142,7 @@ class AppPassword:
     user_id: int
     name: str
     password: str  # without spaces
+    app_id: str = ""  # the UUID an application identified itself with (authorize-application.php)
     created: datetime = field(default_factory=now_utc)
     last_used: datetime | None = None
 

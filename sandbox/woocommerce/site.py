@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import secrets
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,7 @@ class Site:
         self.pings: list[dict[str, Any]] = []
         self.grants: list[dict[str, Any]] = []
         self.grant_nonces: set[str] = set()
+        self.admin_nonces: set[str] = set()  # wp_create_nonce() values handed out in wp-admin forms
         self.salt = secrets.token_hex(16)
 
     # ------------------------------------------------------------------------------- time and ids
@@ -134,12 +136,36 @@ class Site:
                 if key.key_id == key_id:
                     del self.keys[ck]
 
-    def create_app_password(self, user_id: int, name: str) -> str:
-        """A new Application Password; returns it as WordPress shows it once (groups of four)."""
+    def app_passwords_available(self, https: bool) -> bool:
+        """``wp_is_application_passwords_available``: over https, or on a site marked local."""
+        return https or self.config.environment_type == "local"
+
+    def add_app_password(self, user_id: int, name: str, app_id: str = "") -> str:
+        """``WP_Application_Passwords::create_new_application_password``: the new password (24 characters).
+
+        WordPress 5.7 to 6.6 refuse a name the user already has (409), so an application asking
+        again must vary its name.
+        """
+        name = " ".join(name.split())
+        if not name:
+            raise WPError(
+                "application_password_empty_name",
+                "An application name is required to create an application password.",
+                400,
+            )
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
         raw = "".join(secrets.choice(alphabet) for _ in range(24))
         with self.lock:
-            self.app_passwords.append(AppPassword(secrets.token_hex(16), user_id, name, raw))
+            if any(p.user_id == user_id and p.name == name for p in self.app_passwords):
+                raise WPError(
+                    "application_password_duplicate_name", "Each application name should be unique.", 409
+                )
+            self.app_passwords.append(AppPassword(str(uuid.uuid4()), user_id, name, raw, app_id))
+        return raw
+
+    def create_app_password(self, user_id: int, name: str) -> str:
+        """A new Application Password as the profile screen shows it once (groups of four)."""
+        raw = self.add_app_password(user_id, name)
         return " ".join(raw[i : i + 4] for i in range(0, 24, 4))
 
     # ------------------------------------------------------------------------------- attachments
