@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -108,6 +109,27 @@ SecretLookup = Callable[[str], str | None]
 
 
 @runtime_checkable
+class SharedCredentials(Protocol):
+    """An ``on_credentials`` that also coordinates token refreshes between processes (optional).
+
+    Where a refresh token rotates (a used one dies), two processes holding the same expiring
+    token must not both refresh it: the second would present a dead refresh token.  A client
+    given one of these refreshes only inside :meth:`refreshing`, which holds the store's
+    refresh lock (across processes) and yields the credentials as stored at that moment; when
+    another process rotated them already, the client adopts those instead of refreshing.
+    A plain :data:`CredentialsSaver` keeps working as before (no coordination).
+    """
+
+    def __call__(self, credentials: Mapping[str, Any]) -> None:
+        """Persist rotated credentials."""
+        ...
+
+    def refreshing(self) -> AbstractContextManager[Mapping[str, Any]]:
+        """Hold the store's refresh lock for the block; the credentials as stored now."""
+        ...
+
+
+@runtime_checkable
 class StoreClient(Protocol):
     """Operations on one installed store.  Raise only :mod:`connector.errors` classes."""
 
@@ -174,6 +196,8 @@ class PlatformApp(Protocol):
     """What the service needs of a platform before a store is known."""
 
     name: ClassVar[str]
+    #: Longest image side the store serves unchanged (None: no limit the connector must respect).
+    max_image_side: ClassVar[int | None]
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """Where to send the merchant to grant access."""
@@ -194,5 +218,41 @@ class PlatformApp(Protocol):
     def client(
         self, shop: str, credentials: Mapping[str, Any], on_credentials: CredentialsSaver | None = None
     ) -> StoreClient:
-        """A client for one installed store; ``on_credentials`` persists rotated tokens."""
+        """A client for one installed store; ``on_credentials`` persists rotated tokens.
+
+        It may be a :class:`SharedCredentials`, so processes sharing a store refresh in turn.
+        """
         ...
+
+
+@runtime_checkable
+class FollowUpConsent(Protocol):
+    """Optional part of a :class:`PlatformApp`: a second consent in the merchant's browser.
+
+    For a platform whose handshake posts the credentials server to server and then sends the
+    browser to a return URL, and whose credentials do not cover everything (WooCommerce's key
+    grant: WordPress's media routes also need an Application Password).  The service passes its
+    ``return_url`` to :meth:`authorize_url`; a browser arriving there after a completed handshake
+    is sent to :meth:`followup_url`, and :meth:`complete_followup` turns that page's callback into
+    credentials merged with the store's.  An app without these methods installs in one step (the
+    default, see :func:`followup_consent`).
+    """
+
+    def authorize_url(
+        self, shop: str, state: str, redirect_uri: str, *, return_url: str | None = None
+    ) -> str:
+        """:meth:`PlatformApp.authorize_url`, sending the browser to ``return_url`` once the grant is done."""
+        ...
+
+    def followup_url(self, shop: str, state: str, redirect_uri: str) -> str:
+        """Where to send the merchant for the second consent, calling back ``redirect_uri`` with ``state``."""
+        ...
+
+    def complete_followup(self, shop: str, params: Mapping[str, str], state: str) -> Mapping[str, Any]:
+        """The verified credentials the callback carries; AuthError when declined or forged."""
+        ...
+
+
+def followup_consent(app: PlatformApp) -> FollowUpConsent | None:
+    """The app's second consent step, or None when its install is complete after the handshake."""
+    return app if isinstance(app, FollowUpConsent) else None

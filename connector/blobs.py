@@ -43,6 +43,10 @@ class BlobStore(Protocol):
         """Whether the blob is stored."""
         ...
 
+    def delete(self, digest: str) -> None:
+        """Remove a blob (no-op when absent); only for data a store asked to erase."""
+        ...
+
 
 def _check(digest: str, data: bytes) -> bytes:
     if sha256(data) != digest:
@@ -86,6 +90,9 @@ class LocalBlobStore:
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).is_file()
+
+    def delete(self, digest: str) -> None:
+        self._path(digest).unlink(missing_ok=True)
 
 
 class S3BlobStore:
@@ -134,6 +141,12 @@ class S3BlobStore:
         except Exception:
             return False
         return True
+
+    def delete(self, digest: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(digest))
+        except Exception as exc:
+            raise TransientError(f"could not delete blob from s3://{self.bucket}: {exc}") from exc
 
 
 def open_blob_store(url: str, endpoint_url: str | None = None) -> BlobStore:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from redis.exceptions import LockError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.base import StoreClient
 from connector.crypto import decrypt_json, encrypt_json
-from connector.errors import AuthError, NotFound
+from connector.errors import AuthError, NotFound, TransientError
 from connector.models import Store, StoreMode, utcnow
 from connector.services import Services
 
@@ -68,23 +70,75 @@ def credentials_of(services: Services, store: Store) -> dict[str, Any]:
     return decrypt_json(services.settings.encryption_key, store.credentials_encrypted)
 
 
+def _uninstalled(domain: str) -> AuthError:
+    return AuthError(
+        f"{domain} is uninstalled; the connector does no work for it", hint="install the app again to resume"
+    )
+
+
+class StoredCredentials:
+    """A store's encrypted credentials as every process shares them (:class:`SharedCredentials`).
+
+    Calling it saves rotated credentials (merged into what is stored, encrypted).
+    :meth:`refreshing` holds a per-store Redis lock and yields the credentials as stored now,
+    so of several workers holding the same expiring token only one refreshes it and the
+    others adopt the rotated tokens instead of presenting a dead refresh token.
+    """
+
+    def __init__(self, services: Services, store_id: int) -> None:
+        self.services = services
+        self.store_id = store_id
+
+    @property
+    def lock_key(self) -> str:
+        """The Redis key of this store's refresh lock."""
+        return self.services.settings.redis_key("lock", "credentials", self.store_id)
+
+    def load(self) -> dict[str, Any]:
+        """The decrypted credentials of the (active) store."""
+        with self.services.session() as s:
+            store = get_store(s, self.store_id)
+            if not store.active:
+                raise _uninstalled(store.domain)
+            return credentials_of(self.services, store)
+
+    def __call__(self, credentials: Mapping[str, Any]) -> None:
+        """Persist rotated credentials, unless the store was uninstalled meanwhile."""
+        key = self.services.settings.encryption_key
+        with self.services.session() as s:
+            store = get_store(s, self.store_id)
+            if not store.active:
+                raise _uninstalled(store.domain)
+            merged = {**credentials_of(self.services, store), **credentials}
+            store.credentials_encrypted = encrypt_json(key, merged)
+
+    @contextmanager
+    def refreshing(self) -> Iterator[Mapping[str, Any]]:
+        """Hold the store's refresh lock (waiting for another holder); the stored credentials."""
+        ttl = max(60, self.services.settings.lock_ttl)
+        lock = self.services.redis.lock(self.lock_key, timeout=ttl, blocking_timeout=ttl)
+        if not lock.acquire():
+            raise TransientError(
+                f"another worker has been refreshing the token of store {self.store_id} for {ttl} s",
+                hint="the job is retried; check the platform's token endpoint is reachable",
+            )
+        try:
+            yield self.load()
+        finally:
+            with suppress(LockError):  # it expired while held; another worker may hold it now
+                lock.release()
+
+
 def open_client(services: Services, store_id: int) -> StoreClient:
-    """A platform client for an installed, active store; rotated tokens are saved encrypted."""
+    """A platform client for an installed, active store; rotated tokens are saved encrypted.
+
+    Token refreshes are coordinated between processes through :class:`StoredCredentials`.
+    """
+    shared = StoredCredentials(services, store_id)
     with services.session() as s:
         store = get_store(s, store_id)
-        if not store.active:
-            raise AuthError(
-                f"{store.domain} is uninstalled; the connector does no work for it",
-                hint="install the app again to resume",
-            )
-        platform, domain, creds = store.platform, store.domain, credentials_of(services, store)
-
-    def save(new: Mapping[str, Any]) -> None:
-        with services.session() as s2:
-            row = get_store(s2, store_id)
-            row.credentials_encrypted = encrypt_json(services.settings.encryption_key, new)
-
-    return services.platform(platform).client(domain, creds, on_credentials=save)
+        platform, domain = store.platform, store.domain
+    return services.platform(platform).client(domain, shared.load(), on_credentials=shared)
 
 
 def mark_uninstalled(services: Services, store_id: int) -> None:

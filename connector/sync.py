@@ -2,7 +2,9 @@
 
 Loop guard: media the connector itself put on the store (every upload of an operation, every
 result version) is recognised by id and never queued, so the platform's products/update
-webhook for our own change ends here.  A sync with nothing changed queues nothing.
+webhook for our own change ends here.  A sync with nothing changed queues nothing, and a
+paused store is mirrored but queues nothing (its new images wait, still new, for a resync
+after it is resumed).
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def sync_store(
     with services.session() as s:
         store = get_store(s, store_id)
         since = None if full else store.last_synced_at
+        accepting = store_accepts_work(store)
     started = datetime.now(UTC)
     if product_id is not None:
         one = client.get_product(product_id)
@@ -178,6 +181,8 @@ def sync_store(
             store.last_synced_at = started
             if full:
                 _mark_missing_deleted(s, store_id, seen_ids)
+    if not accepting:
+        total.to_process.clear()
     return total
 
 

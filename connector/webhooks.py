@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.base import WebhookEvent, WebhookTopic
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import Store, WebhookEventRecord
-from connector.services import Services
+from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
+from connector.services import Services, get_services
 from connector.stores import credentials_of, find_store, mark_uninstalled
 from connector.sync import mark_product_deleted, store_accepts_work
 
@@ -72,28 +72,82 @@ def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
 
 
 def erase_store(services: Services, store_id: int) -> None:
-    """shop/redact: delete everything held about a shop (rows cascade; blobs are content-addressed)."""
+    """shop/redact: delete everything held about a shop.
+
+    Its rows go now (products, images, versions, operations and runs cascade; its webhook
+    records and job records are deleted with them); its photos' bytes are deleted by a queued
+    job, so the platform gets its answer within seconds.
+    """
     with services.session() as s:
         store = s.get(Store, store_id)
-        if store is not None:
-            s.execute(
-                delete(WebhookEventRecord).where(
-                    WebhookEventRecord.platform == store.platform, WebhookEventRecord.shop == store.domain
+        if store is None:
+            return
+        digests = set(
+            s.scalars(
+                select(ImageVersion.blob_hash)
+                .join(Image, Image.id == ImageVersion.image_id)
+                .where(Image.store_id == store_id)
+            )
+        )
+        product_syncs = job_key(services.settings.redis_namespace, job_key("sync-product", store_id)) + "-"
+        s.execute(
+            delete(Job).where(
+                or_(
+                    Job.run_id.in_(select(Run.id).where(Run.store_id == store_id)),
+                    Job.image_id.in_(select(Image.id).where(Image.store_id == store_id)),
+                    Job.id.startswith(product_syncs, autoescape=True),
                 )
             )
+        )
+        s.execute(
+            delete(WebhookEventRecord).where(
+                WebhookEventRecord.platform == store.platform, WebhookEventRecord.shop == store.domain
+            )
+        )
         s.execute(delete(Store).where(Store.id == store_id))
+    if digests:
+        enqueue(
+            services,
+            erase_blobs_job,
+            sorted(digests),
+            job_id=job_key("erase-blobs", store_id),
+            kind="erase",
+        )
 
 
-def _act(services: Services, event: WebhookEvent) -> str:
+def erase_blobs_job(digests: list[str]) -> int:
+    """rq job: delete those blobs no image version refers to any more (shared bytes stay); how many."""
+    services = get_services()
+    with services.session() as s:
+        kept = set(s.scalars(select(ImageVersion.blob_hash).where(ImageVersion.blob_hash.in_(digests))))
+    erased = [d for d in digests if d not in kept]
+    for digest in erased:
+        services.blobs.delete(digest)
+    return len(erased)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The store a verified delivery is about."""
+
+    store_id: int
+    active: bool
+    accepting: bool
+
+
+def _target(services: Services, event: WebhookEvent) -> _Target | None:
     with services.session() as s:
         store = find_store(s, event.platform, event.shop)
         if store is None:
-            return "unknown shop"
-        store_id, accepting = store.id, store_accepts_work(store)
-    topic = event.topic
+            return None
+        return _Target(store.id, store.active, store_accepts_work(store))
+
+
+def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
+    topic, store_id = event.topic, target.store_id
     if topic in (WebhookTopic.PRODUCT_CREATED, WebhookTopic.PRODUCT_UPDATED) and event.product_id:
-        if not accepting:
-            return "store paused"
+        if not target.accepting:
+            return "store paused" if target.active else "store uninstalled"
         from jobs.tasks import sync_product_job
 
         queued = enqueue(
@@ -123,7 +177,11 @@ def _act(services: Services, event: WebhookEvent) -> str:
 def handle_webhook(
     services: Services, platform: str, headers: Mapping[str, str], body: bytes
 ) -> WebhookAnswer:
-    """Verify and act on one delivery; the answer to send back."""
+    """Verify and act on one delivery; the answer to send back.
+
+    Deliveries for a shop the connector holds nothing on (never installed, or erased by
+    shop/redact — a late retry, say) are answered 200 and not recorded.
+    """
     app = services.platform(platform)
     shop = app.webhook_shop(headers, body)
     try:
@@ -132,8 +190,11 @@ def handle_webhook(
         return WebhookAnswer(401, f"rejected: {exc}")
     if event.topic == WebhookTopic.PING:
         return WebhookAnswer(200, "ping")
+    target = _target(services, event)
+    if target is None:
+        return WebhookAnswer(200, "unknown shop: nothing held")
     if not _dedupe(services, event):
         return WebhookAnswer(200, "duplicate ignored")
-    outcome = _act(services, event)
+    outcome = _act(services, event, target)
     _set_outcome(services, event, outcome)
     return WebhookAnswer(200, outcome)

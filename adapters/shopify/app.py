@@ -17,6 +17,8 @@ class ShopifyApp:
     """One Shopify app (API key and secret) serving any number of shops."""
 
     name: ClassVar[str] = "shopify"
+    #: Shopify keeps an uploaded original as it is (up to 25 megapixels) and resizes on the CDN.
+    max_image_side: ClassVar[int | None] = None
 
     def __init__(self, config: ShopifyConfig, runtime: Runtime | None = None) -> None:
         self.config = config

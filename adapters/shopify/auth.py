@@ -25,7 +25,7 @@ import shopify
 from shopify.api_access import ApiAccess, ApiAccessError
 from shopify.utils.shop_url import sanitize_shop_domain
 
-from adapters.base import CredentialsSaver
+from adapters.base import CredentialsSaver, SharedCredentials
 from adapters.shopify.config import ShopifyConfig
 from adapters.shopify.http import RetryPolicy, send
 from connector.errors import AuthError, ConnectorError, TransientError
@@ -184,7 +184,12 @@ class OAuth:
 
 
 class TokenKeeper:
-    """Hands out a valid access token for one shop, refreshing (and rotating) as needed."""
+    """Hands out a valid access token for one shop, refreshing (and rotating) as needed.
+
+    With a :class:`~adapters.base.SharedCredentials` saver the refresh runs under the store's
+    refresh lock and re-reads the stored credentials first: when another process rotated them
+    meanwhile, those are adopted and the (already used) refresh token is not presented again.
+    """
 
     def __init__(
         self,
@@ -203,22 +208,41 @@ class TokenKeeper:
         if not self.credentials.get("access_token"):
             raise AuthError(f"no access token stored for {shop}", hint=REINSTALL_HINT)
 
+    def _expiring(self, credentials: Mapping[str, Any]) -> bool:
+        expires_at = credentials.get("access_token_expires_at")
+        return expires_at is not None and float(expires_at) - self.leeway <= self.oauth.clock()
+
     def access_token(self) -> str:
         """The current token, refreshed first when it expires within the leeway."""
         with self._lock:
-            expires_at = self.credentials.get("access_token_expires_at")
-            if expires_at is not None and float(expires_at) - self.leeway <= self.oauth.clock():
-                self._refresh_locked()
+            if self._expiring(self.credentials):
+                self._refresh_locked(rejected=None)
             return str(self.credentials["access_token"])
 
     def refresh_rejected(self, rejected_token: str) -> str:
         """After a 401 with ``rejected_token``: refresh once (unless another call already did)."""
         with self._lock:
             if self.credentials.get("access_token") == rejected_token:
-                self._refresh_locked()
+                self._refresh_locked(rejected=rejected_token)
             return str(self.credentials["access_token"])
 
-    def _refresh_locked(self) -> None:
+    def _refresh_locked(self, rejected: str | None) -> None:
+        shared = self.on_credentials if isinstance(self.on_credentials, SharedCredentials) else None
+        if shared is None:
+            self._rotate()
+            return
+        with shared.refreshing() as stored:
+            token = stored.get("access_token")
+            newer = bool(token) and token not in (rejected, self.credentials.get("access_token"))
+            if newer and not self._expiring(stored):
+                self.credentials = dict(stored)  # another process refreshed already
+                return
+            if stored.get("refresh_token"):
+                self.credentials = dict(stored)  # the newest refresh token is the only live one
+            self._rotate()
+
+    def _rotate(self) -> None:
+        """Trade the refresh token for new tokens and hand them to ``on_credentials``."""
         refresh_token = self.credentials.get("refresh_token")
         if not refresh_token:
             raise AuthError(

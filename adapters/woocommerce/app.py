@@ -33,7 +33,7 @@ class WooCommerceApp:
     name: ClassVar[str] = "woocommerce"
     #: WordPress re-encodes uploads whose longer side exceeds this (``big_image_size_threshold``) and
     #: serves a "-scaled" copy, so results are kept at or below it to be served byte for byte.
-    max_image_side: ClassVar[int] = 2560
+    max_image_side: ClassVar[int | None] = 2560
 
     def __init__(
         self,

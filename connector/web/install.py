@@ -1,4 +1,9 @@
-"""Install a store: start the platform's grant, finish it, register webhooks, queue the first sync."""
+"""Install a store: start the platform's grant, finish it, register webhooks, queue the first sync.
+
+A platform with a second consent (the port's ``FollowUpConsent``, WooCommerce) continues in the
+merchant's browser: the grant's return URL (``resume``) sends it to that consent, whose callback
+(``followed_up``) merges the extra credentials and only then queues the first sync.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import secrets
 
 from flask import Blueprint, redirect, request, session, url_for
 
+from adapters.base import followup_consent
 from connector.errors import AuthError
-from connector.stores import open_client, save_install
+from connector.services import Services
+from connector.stores import add_credentials, get_store, open_client, save_install
 from connector.web.context import services
 
 bp = Blueprint("install", __name__)
@@ -26,7 +33,12 @@ def begin(platform: str):
     # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too
     services().redis.set(services().settings.redis_key("install-state", state), f"{platform}:{shop}", ex=3600)
     callback = services().settings.public_url + url_for("install.finish", platform=platform)
-    return redirect(services().platform(platform).authorize_url(shop, state, callback))
+    app = services().platform(platform)
+    followup = followup_consent(app)
+    if followup is not None:  # the browser comes back to us after the grant, for the second consent
+        back = services().settings.public_url + url_for("install.resume", platform=platform)
+        return redirect(followup.authorize_url(shop, state, callback, return_url=back))
+    return redirect(app.authorize_url(shop, state, callback))
 
 
 @bp.route("/install/<platform>/callback", methods=["GET", "POST"])
@@ -44,9 +56,23 @@ def finish(platform: str):
             "this install callback does not belong to an install the connector started",
             hint="start again from the install link",
         )
-    result = svc.platform(platform).complete_install(request.args, request.get_data(), expected)
+    app = svc.platform(platform)
+    result = app.complete_install(request.args, request.get_data(), expected)
     store_id = save_install(svc, platform, result.shop, result.credentials)
+    # webhooks now: a re-install brings a new webhook secret, and the store must sign with it at once
     open_client(svc, store_id).register_webhooks(f"{svc.settings.public_url}/webhooks/{platform}")
+    if followup_consent(app) is not None:
+        # the install goes on in the merchant's browser (resume → followed_up); the first sync waits for it
+        svc.redis.set(svc.settings.redis_key("install-granted", expected), store_id, ex=3600)
+    else:
+        _start_install_sync(svc, store_id)
+    if request.method == "POST":
+        return {"store": store_id}, 200
+    return redirect(url_for("dashboard.store", store_id=store_id))
+
+
+def _start_install_sync(svc: Services, store_id: int) -> None:
+    """Queue the first full sync of a newly installed store."""
     from connector.enqueue import enqueue
     from connector.runs import start_run
     from jobs.tasks import sync_store_job
@@ -55,6 +81,48 @@ def finish(platform: str):
     enqueue(
         svc, sync_store_job, store_id, run_id, True, job_id=f"sync-store-{store_id}-r{run_id}", kind="sync"
     )
-    if request.method == "POST":
-        return {"store": store_id}, 200
+
+
+@bp.get("/install/<platform>/return")
+def resume(platform: str):
+    """The merchant's browser back from a grant whose credentials came server to server: on to the
+    platform's second consent (WooCommerce: WordPress's Application Password page)."""
+    svc = services()
+    followup = followup_consent(svc.platform(platform))
+    state = session.pop(f"install_state:{platform}", None)
+    granted = None
+    if state:
+        key = svc.settings.redis_key("install-granted", state)
+        granted = svc.redis.get(key)
+        svc.redis.delete(key)
+    if followup is None or granted is None:
+        raise AuthError(
+            "the store did not grant the connector access (declined, or the grant did not reach us)",
+            hint="start again from the install link and approve the access",
+        )
+    store_id = int(granted)
+    with svc.session() as s:
+        shop = get_store(s, store_id).domain
+    pending = secrets.token_urlsafe(24)
+    session[f"install_followup:{platform}"] = {"state": pending, "store": store_id}
+    callback = svc.settings.public_url + url_for("install.followed_up", platform=platform)
+    return redirect(followup.followup_url(shop, pending, callback))
+
+
+@bp.get("/install/<platform>/followup")
+def followed_up(platform: str):
+    """The second consent's callback: merge its credentials, then start the first sync."""
+    svc = services()
+    followup = followup_consent(svc.platform(platform))
+    pending = session.pop(f"install_followup:{platform}", None)
+    if followup is None or not isinstance(pending, dict):
+        raise AuthError(
+            "this callback does not belong to an install the connector started in this browser",
+            hint="start again from the install link",
+        )
+    store_id = int(pending["store"])
+    with svc.session() as s:
+        shop = get_store(s, store_id).domain
+    add_credentials(svc, store_id, followup.complete_followup(shop, request.args, str(pending["state"])))
+    _start_install_sync(svc, store_id)
     return redirect(url_for("dashboard.store", store_id=store_id))
