@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from rq.registry import StartedJobRegistry
@@ -182,22 +181,24 @@ class DevStack:
     def install_woocommerce(
         self, site: str, *, seed: int = 0, size: int = 5, profile: str = "demo", mode: str = "auto"
     ) -> int:
-        """Seed a WooCommerce sandbox site and install through the key grant, like a merchant."""
-        creds = self.woo.create_site(site, seed=seed, size=size, profile=profile)
-        browser = requests.Session()
-        page = browser.get(f"{self.web.url}/install/woocommerce", params={"shop": creds.url}, timeout=60)
-        approve = re.search(r'id="approve" href="([^"]+)"', page.text)
-        if approve is None:
-            raise ConnectorError(f"no approval page for {creds.url}: {page.status_code} {page.text[:300]}")
-        browser.get(unescape(approve.group(1)), timeout=60)
-        store_id = self._store_id("woocommerce", creds.url)
-        # Media uploads need a WordPress Application Password; the merchant creates one in their profile.
-        from connector.stores import add_credentials
+        """Seed a WooCommerce sandbox site and install like a merchant: approve WooCommerce's key grant,
+        then WordPress's Application Password page (media uploads need one); both through the connector."""
+        from sandbox.woocommerce import BrowserError, MerchantBrowser
 
-        add_credentials(
-            self.services, store_id, {"app_user": creds.app_user, "app_password": creds.app_password}
-        )
-        self._set_mode(store_id, mode)
+        creds = self.woo.create_site(site, seed=seed, size=size, profile=profile)
+        browser = MerchantBrowser()
+        try:
+            grant = browser.open(f"{self.web.url}/install/woocommerce?{urlencode({'shop': creds.url})}")
+            consent = browser.click(grant, "approve")  # keys go to the connector; the browser comes back
+            store_id = self._store_id("woocommerce", creds.url)
+            self._set_mode(store_id, mode)  # before the first sync, which waits for the second consent
+            done = browser.submit(consent, "approve")  # the Application Password goes to the connector
+        except BrowserError as exc:
+            raise ConnectorError(f"WooCommerce install of {creds.url} went astray: {exc}") from exc
+        if done.status_code != 200:
+            raise ConnectorError(
+                f"WooCommerce install of {creds.url} answered {done.status_code}: {done.text[:300]}"
+            )
         return store_id
 
     def _set_mode(self, store_id: int, mode: str) -> None:
