@@ -50,7 +50,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: model
-	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python bench/pipeline_bench.py && $(BIN)/python bench/connector_bench.py && $(BIN)/python bench/sync_bench.py
 
 clean:
 	rm -rf var/try var/demo .pytest_cache

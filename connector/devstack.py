@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from rq.registry import StartedJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from connector.errors import ConnectorError
 from connector.queue import embedded_redis_url
@@ -124,10 +124,11 @@ class DevStack:
         """Wait until no job is queued or running and the stores have no webhook pending."""
         queue = self.services.queue()
         started = StartedJobRegistry(queue=queue)
+        scheduled = ScheduledJobRegistry(queue=queue)  # retries waiting for their backoff
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = queue.count or started.count or self.pending_webhooks()
+            busy = queue.count or started.count or scheduled.count or self.pending_webhooks()
             if busy:
                 quiet_since = None
             elif quiet_since is None:

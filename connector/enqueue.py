@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rq import Retry
+from rq import Queue, Retry
 from rq.job import Job as RqJob
 from rq.job import JobStatus
 
@@ -21,6 +21,9 @@ def job_key(*parts: object) -> str:
     """An rq job id from parts (platform ids like ``gid://shopify/Product/1`` included)."""
     return "-".join(_UNSAFE.sub("_", str(p)).strip("_") for p in parts)
 
+
+#: the longest a job id stays claimed when the process queueing it dies half-way
+ENQUEUE_GUARD_SECONDS = 5
 
 LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
@@ -40,6 +43,27 @@ def enqueue(
     """
     job_id = job_key(services.settings.redis_namespace, job_id)
     queue = services.queue()
+    # Workers started together (after a crash) queue the same resumptions at once: one of them
+    # queues the job, the others see it being queued (a mutex per job id, not a time window).
+    guard = f"{job_id}:enqueueing"
+    if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
+        return False
+    try:
+        return _enqueue_once(services, queue, func, args, job_id, kind, run_id, image_id)
+    finally:
+        queue.connection.delete(guard)
+
+
+def _enqueue_once(
+    services: Services,
+    queue: Queue,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    job_id: str,
+    kind: str,
+    run_id: int | None,
+    image_id: int | None,
+) -> bool:
     try:
         existing = RqJob.fetch(job_id, connection=queue.connection)
         if existing.get_status(refresh=True) in LIVE:
@@ -60,7 +84,7 @@ def enqueue(
     )
     with services.session() as s:
         row = s.get(Job, job_id) or Job(id=job_id, kind=kind)
-        row.run_id, row.image_id, row.status, row.error = run_id, image_id, "queued", None
+        row.run_id, row.image_id, row.status, row.error, row.attempts = run_id, image_id, "queued", None, 0
         s.add(row)
     return True
 

@@ -91,9 +91,30 @@ def _upsert_product(session: Session, store: Store, remote: RemoteProduct) -> Pr
     return product
 
 
-def mirror_product(
-    session: Session, store: Store, remote: RemoteProduct, own: set[str], busy: set[str]
-) -> SyncReport:
+class KnownMedia:
+    """The connector's own and in-flight media of a store, read once per sync.
+
+    Looked up again only when the sync meets a media id it does not know, so a long sync stays
+    linear in the catalog and still recognises media an operation uploaded while it ran.
+    """
+
+    def __init__(self, session: Session, store_id: int) -> None:
+        self.store_id = store_id
+        self.refresh(session)
+
+    def refresh(self, session: Session) -> None:
+        """Read the sets again."""
+        self.own = own_media_ids(session, self.store_id)
+        self.busy = busy_media_ids(session, self.store_id)
+
+    def is_own(self, session: Session, media_id: str, known: bool) -> bool:
+        """Whether the connector put this media on the store (re-reading once for unknown ids)."""
+        if media_id not in self.own and not known:
+            self.refresh(session)
+        return media_id in self.own
+
+
+def mirror_product(session: Session, store: Store, remote: RemoteProduct, media: KnownMedia) -> SyncReport:
     """Bring one product's rows in line with what the store shows; report new image ids."""
     report = SyncReport(products=1)
     product = _upsert_product(session, store, remote)
@@ -108,7 +129,8 @@ def mirror_product(
         report.images += 1
         shown.add(remote_image.media_id)
         image = by_media.get(remote_image.media_id)
-        if image is None and remote_image.media_id in own:
+        own = media.is_own(session, remote_image.media_id, known=image is not None)
+        if image is None and own:
             report.own_media_seen += 1
             continue
         if image is None:
@@ -122,7 +144,7 @@ def mirror_product(
             )
             session.add(image)
             report.new_images += 1
-        elif remote_image.media_id in own:
+        elif own:
             report.own_media_seen += 1
         image.position = remote_image.position
         image.alt = remote_image.alt
@@ -134,8 +156,11 @@ def mirror_product(
         session.flush()
         if image.status == ImageStatus.NEW.value:
             report.to_process.append(image.id)
-    for media_id, image in by_media.items():
-        if media_id not in shown and media_id not in busy and image.status != ImageStatus.GONE.value:
+    missing = [(m, i) for m, i in by_media.items() if m not in shown and i.status != ImageStatus.GONE.value]
+    if missing:
+        media.refresh(session)  # an operation may have it off the product for a moment
+    for media_id, image in missing:
+        if media_id not in media.busy:
             image.status = ImageStatus.GONE.value
             report.gone_images += 1
     return report
@@ -167,12 +192,13 @@ def sync_store(
         remotes = client.iter_products(updated_since=since)
     total = SyncReport()
     seen_ids: set[str] = set()
+    with services.session() as s:
+        media = KnownMedia(s, store_id)
     for remote in remotes:
         seen_ids.add(remote.product_id)
         with services.session() as s:
             store = get_store(s, store_id)
-            part = mirror_product(s, store, remote, own_media_ids(s, store_id), busy_media_ids(s, store_id))
-        _merge(total, part)
+            _merge(total, mirror_product(s, store, remote, media))
     with services.session() as s:
         store = get_store(s, store_id)
         if product_id is not None and not seen_ids:

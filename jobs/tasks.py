@@ -73,7 +73,7 @@ def queue_processing(
             image_id,
             run_id,
             force,
-            job_id=f"process-{image_id}-r{run_id or 0}",
+            job_id=f"process-{image_id}",  # one live job per image, whichever sync or run queued it
             kind="process",
             run_id=run_id,
             image_id=image_id,

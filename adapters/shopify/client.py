@@ -457,7 +457,7 @@ class ShopifyClient:
 
     def _wait_job(self, job_id: str, what: str) -> None:
         deadline = self.runtime.monotonic() + self.config.job_timeout
-        interval = self.config.poll_interval
+        interval = self.config.job_poll_interval
         while True:
             job = self.graphql.execute(docs.JOB, {"id": job_id}).get("job")
             if job is None or job.get("done"):

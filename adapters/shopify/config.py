@@ -40,6 +40,8 @@ class ShopifyConfig:
     refresh_leeway: float = 300.0
     #: Polling of asynchronous work (bulk operations, reorder jobs).
     poll_interval: float = 1.0
+    #: first wait when polling a short job such as a media reorder (usually done in well under a second)
+    job_poll_interval: float = 0.2
     poll_interval_max: float = 10.0
     bulk_timeout: float = 1800.0
     job_timeout: float = 120.0

@@ -1,0 +1,311 @@
+"""End-to-end connector throughput against raw ``rembg.remove`` on the same photos, in one run.
+
+    U2NET_HOME=var/models .venv/bin/python bench/connector_bench.py [--quick] [--products 20] [--workers 1,2]
+
+For each worker count a fresh Shopify sandbox shop (DevStack, auto mode) holds the seven real example
+photos and ``--products`` generated products of the "clean" catalog profile.  The connector is
+installed through OAuth (which queues the first full sync) with no worker running; then that many
+``connector worker`` subprocesses sync, process and publish everything, including the product
+webhooks the store sends back for the connector's own changes.  End to end is from starting the
+workers to the last job's end.  Raw rembg runs ``rembg.remove`` on the bytes the store serves, in as
+many processes as there are workers, each with its model session warmed up before timing.
+
+Per-stage times are rq's start/end stamps of the jobs the jobs table lists (worker-seconds, so with
+two workers they add up to more than the wall time).  Peak RSS is the kernel's VmHWM: of each
+worker, and of this process, which hosts the web app and both sandboxes.  Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import multiprocessing
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+import requests
+from benchkit import (
+    JobTiming,
+    StageFigures,
+    bench_env,
+    job_ids,
+    job_timings,
+    machine_summary,
+    peak_rss_mib,
+    rss_mib,
+    stage_figures,
+)
+
+from connector.devstack import DevStack
+from sandbox.catalog import DEMO_PRODUCTS
+from sandbox.photos import real_photo
+
+STAGES = ("sync", "process", "publish", "sync_product")
+STAGE_LABELS = {"sync_product": "webhook re-sync"}
+
+
+# --------------------------------------------------------------------------------- raw rembg
+
+
+def _raw_rembg_child(images: list[tuple[str, bytes]], ready: Any, go: Event, results: Any) -> None:
+    """One raw-rembg process: warm a session up, wait for the start signal, time its share."""
+    import pipeline_bench
+
+    from jobs.imaging import PipelineSettings, RembgCutter, get_cutter
+
+    settings = PipelineSettings.from_preset("clean-white")
+    cutter = get_cutter(settings.model, ("CPUExecutionProvider",))
+    assert isinstance(cutter, RembgCutter)
+    pipeline_bench.run_block(images[:1], "rembg", cutter, settings)  # first inference, lazy imports
+    ready.put(True)
+    go.wait()
+    seconds = pipeline_bench.run_block(images, "rembg", cutter, settings)
+    results.put((seconds, peak_rss_mib()))
+
+
+@dataclass(frozen=True)
+class RawFigures:
+    images: int
+    seconds: float  # the slowest process's time
+    peak_rss: float  # MiB, the largest process
+
+    @property
+    def rate(self) -> float:
+        return self.images / self.seconds
+
+
+def raw_rembg(images: list[tuple[str, bytes]], processes: int) -> RawFigures:
+    """``rembg.remove`` on every image, split over ``processes`` warmed-up processes started together."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    shares = [images[i::processes] for i in range(processes)]
+    procs = [ctx.Process(target=_raw_rembg_child, args=(share, ready, go, results)) for share in shares]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get(timeout=300)
+    go.set()
+    answers = [results.get(timeout=1800) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    return RawFigures(len(images), max(s for s, _ in answers), max(r for _, r in answers))
+
+
+# ------------------------------------------------------------------------------ the store
+
+
+def seed_shop(stack: DevStack, shop: str, seed: int, products: int) -> int:
+    """Install the connector into a 'clean' sandbox shop, then add the real example photos as products.
+
+    No worker runs yet, so the install's full sync will see every product; the products/create
+    webhooks of the added products queue per-product syncs, which find nothing new to do.
+    """
+    store_id = stack.install_shopify(shop, seed=seed, size=products, profile="clean", mode="auto")
+    for title, name, _variants in DEMO_PRODUCTS:
+        photo = real_photo(name)
+        image = {"data": base64.b64encode(photo.data).decode(), "filename": photo.filename}
+        answer = requests.post(
+            f"{stack.shopify.url}/__sandbox/shops/{shop}/products",
+            json={"title": title, "images": [image]},
+            timeout=60,
+        )
+        answer.raise_for_status()
+    deadline = time.monotonic() + 60
+    while stack.pending_webhooks() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return store_id
+
+
+def served_images(stack: DevStack, shop: str) -> list[tuple[str, bytes]]:
+    """The bytes the store serves for every product image (what the connector will fetch)."""
+    answer = requests.get(f"{stack.shopify.url}/__sandbox/shops/{shop}/products", timeout=60)
+    answer.raise_for_status()
+    return [
+        (m["url"].rsplit("/", 1)[-1].split("?")[0], requests.get(m["url"], timeout=60).content)
+        for product in answer.json()
+        for m in product["media"]
+    ]
+
+
+# ------------------------------------------------------------------------------ the workers
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    workers: int
+    images: int
+    wall: float  # workers started → last job ended
+    startup: float  # workers started → first job started
+    stages: list[StageFigures]
+    statuses: Counter[str]
+    worker_peaks: list[float]
+    retried: Counter[str]
+    publish_steps: dict[str, float]  # mean ms per operation step
+
+    @property
+    def rate(self) -> float:
+        return self.images / self.wall
+
+    @property
+    def process_rate(self) -> float:
+        """Images/s of the process stage alone (fetch, backup, pipeline, record) with every worker busy."""
+        stage = next((s for s in self.stages if s.kind == "process"), None)
+        return self.workers * stage.jobs / stage.busy if stage and stage.busy else 0.0
+
+
+def run_workers(
+    stack: DevStack, store_id: int, workers: int, before: set[str], log_dir: Path, timeout: float
+) -> EndToEnd:
+    """Start ``workers`` worker subprocesses, wait until all work is done, collect the figures.
+
+    ``before``: the job ids that existed before this store was installed (they are not its work).
+    """
+    started = time.time()
+    procs = [stack.worker(log=log_dir / f"worker-{workers}w-{i}.log") for i in range(workers)]
+    try:
+        wait_settled(stack, timeout)
+        peaks = [peak_rss_mib(proc.pid) for proc in procs if proc.poll() is None]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+    ids = {k: v for k, v in job_ids(stack.services).items() if k not in before}
+    timings = job_timings(stack.services, ids)
+    statuses, steps = store_outcome(stack, store_id)
+    return EndToEnd(
+        workers=workers,
+        images=sum(statuses.values()),
+        wall=max(t.ended for t in timings) - started,
+        startup=min(t.started for t in timings) - started,
+        stages=stage_figures(timings, STAGES),
+        statuses=statuses,
+        worker_peaks=peaks,
+        retried=retries_by_kind(timings),
+        publish_steps=steps,
+    )
+
+
+def wait_settled(stack: DevStack, timeout: float) -> None:
+    """Wait until the stack is idle and no retry is scheduled either (``wait_idle`` does not count those)."""
+    from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
+
+    queue = stack.services.queue()
+    deadline = time.monotonic() + timeout
+    while True:
+        stack.wait_idle(timeout=max(1.0, deadline - time.monotonic()))
+        if not ScheduledJobRegistry(queue=queue).count and not DeferredJobRegistry(queue=queue).count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"retries still scheduled after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def retries_by_kind(timings: list[JobTiming]) -> Counter[str]:
+    """How often rq ran jobs again after a transient error, by kind (kinds without retries left out)."""
+    counts: Counter[str] = Counter()
+    for timing in timings:
+        counts[timing.kind] += timing.retries
+    return +counts
+
+
+def store_outcome(stack: DevStack, store_id: int) -> tuple[Counter[str], dict[str, float]]:
+    """Image statuses of the store, and the mean time of each publish step (ms) from the database."""
+    from sqlalchemy import select
+
+    from connector.models import Image, Operation, OperationStep
+
+    with stack.services.session() as s:
+        statuses = Counter(s.scalars(select(Image.status).where(Image.store_id == store_id)))
+        rows = s.execute(
+            select(OperationStep.name, OperationStep.started_at, OperationStep.finished_at)
+            .join(Operation, Operation.id == OperationStep.operation_id)
+            .where(Operation.store_id == store_id, OperationStep.finished_at.is_not(None))
+        )
+        spent: dict[str, list[float]] = {}
+        for name, begun, finished in rows:
+            if finished is not None:
+                spent.setdefault(name, []).append((finished - begun).total_seconds())
+    return statuses, {name: 1000 * sum(v) / len(v) for name, v in spent.items()}
+
+
+# ------------------------------------------------------------------------------ reporting
+
+
+def report(e2e: EndToEnd, raw: RawFigures) -> None:
+    ratio = e2e.rate / raw.rate
+    print(f"\n--- {e2e.workers} worker(s), {e2e.images} images ---")
+    print(f"raw rembg.remove ({e2e.workers} proc): {raw.rate:6.2f} images/s  ({raw.seconds:6.1f} s)")
+    print(
+        f"connector end to end:    {e2e.rate:6.2f} images/s  ({e2e.wall:6.1f} s, of which worker "
+        f"start-up {e2e.startup:.1f} s)"
+    )
+    print(f"ratio connector/rembg: {ratio:.2f}")
+    print(
+        f"process stage alone:     {e2e.process_rate:6.2f} images/s  (ratio to rembg "
+        f"{e2e.process_rate / raw.rate:.2f}; the rest of the wall time is sync and publish)"
+    )
+    print("stage            jobs  worker-s   mean ms  first start → last end")
+    for stage in e2e.stages:
+        label = STAGE_LABELS.get(stage.kind, stage.kind)
+        print(f"{label:<16} {stage.jobs:4d}  {stage.busy:8.1f}  {stage.mean_ms:8.0f}  {stage.span:6.1f} s")
+    steps = ", ".join(f"{k} {v:.0f}" for k, v in e2e.publish_steps.items())
+    print(f"publish steps, mean ms: {steps or 'none'}")
+    print(f"image statuses: {dict(e2e.statuses)}")
+    retried = ", ".join(f"{k} {n}" for k, n in e2e.retried.items())
+    print(f"jobs rq ran again after a transient error (e.g. THROTTLED): {retried or 'none'}")
+    peaks = " / ".join(f"{p:.0f}" for p in e2e.worker_peaks)
+    print(f"peak RSS: worker {peaks} MiB, raw rembg process {raw.peak_rss:.0f} MiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run: 5 generated products, 1 worker")
+    parser.add_argument("--products", type=int, default=10, help="generated 'clean' products (5..)")
+    parser.add_argument("--workers", help="worker counts to run, comma-separated (default 1,2; quick: 1)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--redis-url", default="", help="default: embedded Redis in a temp folder")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (database, logs)")
+    args = parser.parse_args()
+    products = 5 if args.quick else args.products
+    counts = [int(n) for n in (args.workers or ("1" if args.quick else "1,2")).split(",")]
+
+    var_dir = Path(tempfile.mkdtemp(prefix="connector-bench-"))
+    before_stack = rss_mib()
+    results: list[tuple[EndToEnd, RawFigures]] = []
+    try:
+        with DevStack(bench_env(var_dir, args.database_url, args.redis_url)) as stack:
+            for workers in counts:
+                shop = f"bench-{workers}w.myshopify.com"
+                before = set(job_ids(stack.services))
+                store_id = seed_shop(stack, shop, args.seed, products)
+                raw = raw_rembg(served_images(stack, shop), workers)
+                e2e = run_workers(stack, store_id, workers, before, var_dir, args.timeout)
+                report(e2e, raw)
+                results.append((e2e, raw))
+            web_peak = peak_rss_mib()
+    finally:
+        if args.keep:
+            print(f"kept {var_dir}")
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    print(
+        f"\nweb app + both sandboxes (this process): RSS {before_stack:.0f} MiB before the stack, "
+        f"peak {web_peak:.0f} MiB"
+    )
+    print(f"photos: 7 real examples + {products} generated 'clean' products (seed {args.seed})")
+    for line in machine_summary():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
