@@ -152,8 +152,7 @@ def reject(image_id: int):
 
 @bp.post("/images/<int:image_id>/rollback")
 def rollback_image(image_id: int):
-    with services().session() as s:
-        store_id = (s.get(Image, image_id) or abort(404)).store_id
+    store_id = _store_of(image_id)
     run_id, n = actions.rollback(services(), store_id=store_id, image_id=image_id, actor=_actor())
     flash(f"image {image_id}: rollback queued (run {run_id}, {n} image)")
     return _back(image_id=image_id)
@@ -161,8 +160,7 @@ def rollback_image(image_id: int):
 
 @bp.post("/images/<int:image_id>/reprocess")
 def reprocess(image_id: int):
-    with services().session() as s:
-        store_id = (s.get(Image, image_id) or abort(404)).store_id
+    store_id = _store_of(image_id)
     actions.reprocess(services(), store_id=store_id, image_id=image_id, actor=_actor())
     flash(f"image {image_id}: reprocessing queued")
     return _back(image_id=image_id)
@@ -183,6 +181,12 @@ def rollback_store(store_id: int):
     run_id, n = actions.rollback(services(), store_id=store_id, actor=_actor(), why="store rollback")
     flash(f"rollback of {n} images queued as run {run_id}")
     return _back(store_id)
+
+
+def _store_of(image_id: int) -> int:
+    """The store an image belongs to (404 when there is no such image)."""
+    with services().session() as s:
+        return (s.get(Image, image_id) or abort(404)).store_id
 
 
 def _actor() -> str:
