@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,20 +76,30 @@ def _take_from_dead(redis: Redis, key: str, me: str, ttl: int) -> bool:
     return bool(taken)
 
 
+def _acquire(redis: Redis, key: str, me: str, ttl: int) -> bool:
+    return bool(redis.set(key, me, nx=True, ex=ttl)) or _take_from_dead(redis, key, me, ttl)
+
+
 @contextmanager
-def product_lock(services: Services, product_id: int) -> Iterator[Fence]:
-    """Hold the product's lock for the duration of the block."""
+def product_lock(services: Services, product_id: int, wait: float = 0.0) -> Iterator[Fence]:
+    """Hold the product's lock for the duration of the block.
+
+    When another worker holds it, wait up to ``wait`` seconds for it to be released (operations
+    on one product take seconds; two images of a product are often worked on at once).
+    """
     key = services.settings.redis_key("lock", "product", product_id)
     me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
-    redis = services.redis
-    if not redis.set(key, me, nx=True, ex=services.settings.lock_ttl) and not _take_from_dead(
-        redis, key, me, services.settings.lock_ttl
-    ):
-        raise TransientError(
-            f"product {product_id} is being changed by another worker",
-            hint="the job is retried after that operation ends",
-            retry_after=5,
-        )
+    redis, ttl = services.redis, services.settings.lock_ttl
+    deadline, pause = time.monotonic() + wait, 0.05
+    while not _acquire(redis, key, me, ttl):
+        if time.monotonic() >= deadline:
+            raise TransientError(
+                f"product {product_id} is being changed by another worker",
+                hint="the job is retried after that operation ends",
+                retry_after=5,
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
     try:
         with services.session() as s:
             s.execute(

@@ -37,6 +37,7 @@ from connector.models import (
     OperationState,
     OperationStep,
     Origin,
+    VersionKind,
     VersionState,
     utcnow,
 )
@@ -96,7 +97,7 @@ def _step_upload(ctx: StepContext) -> None:
         )
         blob_hash, mime, alt = version.blob_hash, version.mime, op.alt
     media_id = ctx.client.find_media(filename)
-    uploaded = False
+    uploaded = media_id is not None  # our upload, made by a worker killed before recording it
     if media_id is None and reuse and ctx.client.media_exists(reuse):
         media_id = reuse  # roll forward again, or rollback onto the store's own original
     if media_id is None:
@@ -323,5 +324,18 @@ def _fail(ctx: StepContext, exc: ConnectorError) -> str:
         image.failure_code, image.failure_reason = exc.code, str(exc)
         if op.kind == OperationKind.REPLACE.value:
             version.state = VersionState.REJECTED.value if isinstance(exc, MediaFailed) else version.state
-            image.status = ImageStatus.FAILED.value
+            # an earlier result of ours still in the slot stays published (and can be rolled back)
+            image.status = (
+                ImageStatus.PUBLISHED.value if shows_our_result(s, image) else ImageStatus.FAILED.value
+            )
     return state
+
+
+def shows_our_result(session: Session, image: Image) -> bool:
+    """Whether the image's current version is a published result of ours."""
+    current = session.get(ImageVersion, image.current_version_id) if image.current_version_id else None
+    return (
+        current is not None
+        and current.kind == VersionKind.RESULT.value
+        and current.state == VersionState.PUBLISHED.value
+    )

@@ -21,13 +21,17 @@ from connector.models import (
     Operation,
     OperationKind,
     OperationState,
+    Origin,
     Product,
     VersionKind,
     VersionState,
 )
-from connector.operations import StepContext, run_operation
+from connector.operations import StepContext, run_operation, shows_our_result
 from connector.services import Services
 from connector.stores import open_client
+
+#: how long an operation waits for another one on the same product to end before it retries later
+LOCK_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def _execute(services: Services, op_id: int) -> PublishResult:
         assert product is not None
         store_id, product_id, platform_id = op.store_id, product.id, product.platform_id
     client = open_client(services, store_id)
-    with product_lock(services, product_id) as fence:
+    with product_lock(services, product_id, wait=LOCK_WAIT) as fence:
         state = run_operation(StepContext(services, client, op_id, platform_id, fence))
     with services.session() as s:
         op = s.get(Operation, op_id)
@@ -180,13 +184,16 @@ def publish_version(
     with services.session() as s:
         image = s.get(Image, image_id)
         assert image is not None
-        store_id, src_known, status = image.store_id, image.src, image.status
-    if status != ImageStatus.ROLLED_BACK.value and src != src_known:
-        fresh = sha256(open_client(services, store_id).fetch_bytes(src))
-        if fresh != source_hash:
-            return _mark_stale(
-                services, image_id, version_id, "the merchant changed the image since it was processed"
-            )
+        original = s.get(ImageVersion, image.original_version_id) if image.original_version_id else None
+        store_id, expected = image.store_id, image.content_hash or source_hash
+        from_current_photo = original is None or original.blob_hash == source_hash
+    # Compare bytes, not URLs (a webhook sync may already have recorded the merchant's new URL):
+    # the slot must still show what we last saw or put there, and the result must have been
+    # made from the photo the image has now.
+    if not from_current_photo or sha256(open_client(services, store_id).fetch_bytes(src)) != expected:
+        return _mark_stale(
+            services, image_id, version_id, "the merchant changed the image since it was processed"
+        )
     return _execute(
         services, _new_operation(services, OperationKind.REPLACE, image_id, version_id, slot, actor, run_id)
     )
@@ -202,12 +209,17 @@ def rollback_image(
     """Put the original back into the slot our result occupies; byte-identical to the backup."""
     pending = _unfinished(services, image_id)
     if pending is not None:
-        return _execute(services, pending.id)
+        finished = _execute(services, pending.id)
+        if pending.kind == OperationKind.ROLLBACK.value:
+            return finished
+        # a replacement a killed worker left: finished first, then rolled back like any other
     with services.session() as s:
         image = s.get(Image, image_id)
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
-        if image.status != ImageStatus.PUBLISHED.value or not image.original_version_id:
+        if image.status == ImageStatus.GONE.value or not image.original_version_id:
+            return PublishResult("noop", reason=f"image is {image.status}: nothing of ours on the store")
+        if not shows_our_result(s, image):
             return PublishResult("noop", reason=f"image is {image.status}: nothing of ours on the store")
         original = s.get(ImageVersion, image.original_version_id)
         assert original is not None
@@ -226,16 +238,27 @@ def rollback_image(
         )
         s.add(rollback)
         s.flush()
-        version_id = rollback.id
+        version_id, store_id, ours = rollback.id, image.store_id, image.content_hash
     live = _slot_of(services, image_id)
     if live is None:
-        with services.session() as s:
-            image = s.get(Image, image_id)
-            assert image is not None
-            image.status = ImageStatus.GONE.value
-            s.get(ImageVersion, version_id).state = VersionState.STALE.value  # type: ignore[union-attr]
-        return PublishResult("noop", reason="the merchant removed our image since; their edit is kept")
-    _src, slot = live
+        return _keep_merchant_edit(services, image_id, version_id, "removed our image", ImageStatus.GONE)
+    src, slot = live
+    if ours and sha256(open_client(services, store_id).fetch_bytes(src)) != ours:
+        return _keep_merchant_edit(services, image_id, version_id, "replaced our image", ImageStatus.NEW)
     return _execute(
         services, _new_operation(services, OperationKind.ROLLBACK, image_id, version_id, slot, actor, run_id)
     )
+
+
+def _keep_merchant_edit(
+    services: Services, image_id: int, version_id: int, what: str, status: ImageStatus
+) -> PublishResult:
+    """A rollback that finds the merchant changed our slot leaves it alone (three-way); what is
+    there now is theirs (a re-shot image is processed like any new one)."""
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        version = s.get(ImageVersion, version_id)
+        assert image is not None and version is not None
+        image.status, version.state = status.value, VersionState.STALE.value
+        image.origin = Origin.MERCHANT.value
+    return PublishResult("noop", reason=f"the merchant {what} since; their edit is kept")
