@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -16,9 +17,26 @@ from connector.models import Image, ImageVersion, Product, Store
 from connector.runs import run_summary
 from connector.services import Services, get_services
 
+#: Commands that live in their own modules, imported only when used (a worker never loads the sandboxes).
+LAZY_COMMANDS = {
+    "try": ("connector.pilot", "try_command"),
+    "sandbox": ("sandbox.cli", "sandbox_command"),
+    "demo": ("connector.demo", "demo_command"),
+}
+
 
 class ConnectorGroup(click.Group):
     """Turns the service's errors into one clear line and exit code 2 instead of a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, attr = LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -335,17 +353,3 @@ def resume() -> None:
 def show_run(run_id: int) -> None:
     """Summary of a run."""
     _print(run_summary(svc(), run_id))
-
-
-def _register_optional() -> None:
-    """Commands that live in their own modules."""
-    from connector.demo import demo_command
-    from connector.pilot import try_command
-    from sandbox.cli import sandbox_command
-
-    main.add_command(try_command, name="try")
-    main.add_command(sandbox_command, name="sandbox")
-    main.add_command(demo_command, name="demo")
-
-
-_register_optional()
