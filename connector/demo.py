@@ -105,13 +105,16 @@ def run_demo(size: int, out: Any = click.echo) -> bool:
         approved = _approve_reviews(stack, store_id)
         stack.wait_idle(timeout=900)
         after_publish = _counts(stack, store_id)
-        rollback_title = next(t for t in ("car-1", *before) if t in before)
-        with stack.services.session() as s:
+        with stack.services.session() as s:  # roll back the first product the connector changed
             product = s.scalar(
-                select(Product).where(Product.store_id == store_id, Product.title == rollback_title)
+                select(Product)
+                .join(Image, Image.product_id == Product.id)
+                .where(Product.store_id == store_id, Image.status == "published")
+                .order_by(Product.id)
             )
-            assert product is not None
-            product_id, platform_product_id = product.id, product.platform_id
+            if product is None:
+                raise ConnectorError("the demo published nothing", hint=f"see {log_dir / 'worker.log'}")
+            product_id, platform_product_id, rollback_title = product.id, product.platform_id, product.title
         _run_id, queued = actions.rollback(
             stack.services,
             store_id=store_id,
