@@ -15,6 +15,66 @@ def _doc(name: str, text: str) -> str:
     return ALL[name]
 
 
+def _product_connection_page(name: str, connection: str, fragment: str) -> str:
+    """Register a query for one page of a product's ``connection``, its nodes read by ``fragment``."""
+    template = """
+query __NAME__($id: ID!, $first: Int!, $after: String) {
+  product(id: $id) {
+    __FIELD__(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...__FRAGMENT__ } }
+  }
+}
+"""
+    fragment_name = fragment.split()[1]
+    text = template.replace("__NAME__", name).replace("__FIELD__", connection)
+    return _doc(name, text.replace("__FRAGMENT__", fragment_name) + fragment)
+
+
+def _files_mutation(action: str) -> str:
+    """Register ``File<action>``: the files it changed and the errors it reports."""
+    return _doc(
+        f"File{action}",
+        f"""
+mutation File{action}($files: [File{action}Input!]!) {{
+  file{action}(files: $files) {{
+    files {{ id fileStatus alt }}
+    userErrors {{ field message code }}
+  }}
+}}
+""",
+    )
+
+
+def _variant_media_mutation(action: str) -> str:
+    """Register ``ProductVariant<action>Media``, which links variants to media (or unlinks them)."""
+    name = f"ProductVariant{action}Media"
+    return _doc(
+        name,
+        f"""
+mutation {name}($productId: ID!, $variantMedia: [{name}Input!]!) {{
+  productVariant{action}Media(productId: $productId, variantMedia: $variantMedia) {{
+    productVariants {{ id }}
+    userErrors {{ field message code }}
+  }}
+}}
+""",
+    )
+
+
+def _webhook_subscription_mutation(action: str, target: str, target_type: str) -> str:
+    """Register ``WebhookSubscription<action>``, addressed by ``target`` (``topic`` or ``id``)."""
+    return _doc(
+        f"WebhookSubscription{action}",
+        f"""
+mutation WebhookSubscription{action}(${target}: {target_type}!, $sub: WebhookSubscriptionInput!) {{
+  webhookSubscription{action}({target}: ${target}, webhookSubscription: $sub) {{
+    webhookSubscription {{ id topic }}
+    userErrors {{ field message }}
+  }}
+}}
+""",
+    )
+
+
 _MEDIA_FIELDS = """
 fragment MediaFields on Media {
   id
@@ -70,29 +130,8 @@ query Product($id: ID!, $mediaFirst: Int!, $variantsFirst: Int!) {
     + _PRODUCT_FIELDS,
 )
 
-PRODUCT_MEDIA_PAGE = _doc(
-    "ProductMediaPage",
-    """
-query ProductMediaPage($id: ID!, $first: Int!, $after: String) {
-  product(id: $id) {
-    media(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...MediaFields } }
-  }
-}
-"""
-    + _MEDIA_FIELDS,
-)
-
-PRODUCT_VARIANTS_PAGE = _doc(
-    "ProductVariantsPage",
-    """
-query ProductVariantsPage($id: ID!, $first: Int!, $after: String) {
-  product(id: $id) {
-    variants(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { ...VariantFields } }
-  }
-}
-"""
-    + _VARIANT_FIELDS,
-)
+PRODUCT_MEDIA_PAGE = _product_connection_page("ProductMediaPage", "media", _MEDIA_FIELDS)
+PRODUCT_VARIANTS_PAGE = _product_connection_page("ProductVariantsPage", "variants", _VARIANT_FIELDS)
 
 PRODUCTS_COUNT = _doc(
     "ProductsCount",
@@ -182,29 +221,8 @@ mutation StagedUploadsCreate($input: [StagedUploadInput!]!) {
 """,
 )
 
-FILE_CREATE = _doc(
-    "FileCreate",
-    """
-mutation FileCreate($files: [FileCreateInput!]!) {
-  fileCreate(files: $files) {
-    files { id fileStatus alt }
-    userErrors { field message code }
-  }
-}
-""",
-)
-
-FILE_UPDATE = _doc(
-    "FileUpdate",
-    """
-mutation FileUpdate($files: [FileUpdateInput!]!) {
-  fileUpdate(files: $files) {
-    files { id fileStatus alt }
-    userErrors { field message code }
-  }
-}
-""",
-)
+FILE_CREATE = _files_mutation("Create")
+FILE_UPDATE = _files_mutation("Update")
 
 MEDIA_NODES = _doc(
     "MediaNodes",
@@ -260,29 +278,8 @@ query Job($id: ID!) {
 """,
 )
 
-VARIANT_APPEND_MEDIA = _doc(
-    "ProductVariantAppendMedia",
-    """
-mutation ProductVariantAppendMedia($productId: ID!, $variantMedia: [ProductVariantAppendMediaInput!]!) {
-  productVariantAppendMedia(productId: $productId, variantMedia: $variantMedia) {
-    productVariants { id }
-    userErrors { field message code }
-  }
-}
-""",
-)
-
-VARIANT_DETACH_MEDIA = _doc(
-    "ProductVariantDetachMedia",
-    """
-mutation ProductVariantDetachMedia($productId: ID!, $variantMedia: [ProductVariantDetachMediaInput!]!) {
-  productVariantDetachMedia(productId: $productId, variantMedia: $variantMedia) {
-    productVariants { id }
-    userErrors { field message code }
-  }
-}
-""",
-)
+VARIANT_APPEND_MEDIA = _variant_media_mutation("Append")
+VARIANT_DETACH_MEDIA = _variant_media_mutation("Detach")
 
 WEBHOOK_SUBSCRIPTIONS = _doc(
     "WebhookSubscriptions",
@@ -300,29 +297,8 @@ query WebhookSubscriptions($topics: [WebhookSubscriptionTopic!], $after: String)
 """,
 )
 
-WEBHOOK_SUBSCRIPTION_CREATE = _doc(
-    "WebhookSubscriptionCreate",
-    """
-mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
-  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
-    webhookSubscription { id topic }
-    userErrors { field message }
-  }
-}
-""",
-)
-
-WEBHOOK_SUBSCRIPTION_UPDATE = _doc(
-    "WebhookSubscriptionUpdate",
-    """
-mutation WebhookSubscriptionUpdate($id: ID!, $sub: WebhookSubscriptionInput!) {
-  webhookSubscriptionUpdate(id: $id, webhookSubscription: $sub) {
-    webhookSubscription { id topic }
-    userErrors { field message }
-  }
-}
-""",
-)
+WEBHOOK_SUBSCRIPTION_CREATE = _webhook_subscription_mutation("Create", "topic", "WebhookSubscriptionTopic")
+WEBHOOK_SUBSCRIPTION_UPDATE = _webhook_subscription_mutation("Update", "id", "ID")
 
 
 def bulk_variant_media_query() -> str:

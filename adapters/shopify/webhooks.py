@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from adapters.base import WebhookEvent, WebhookTopic
 from adapters.shopify.auth import SHOP_DOMAIN
 from adapters.shopify.ids import product_gid
+from adapters.signing import body_signature, header, signature_matches
 from connector.errors import WebhookRejected
 
 #: Shopify topic (as in X-Shopify-Topic) → the platform-neutral topic.
@@ -38,18 +37,9 @@ SUBSCRIBED_TOPICS: tuple[str, ...] = (
 _PRODUCT_TOPICS = {WebhookTopic.PRODUCT_CREATED, WebhookTopic.PRODUCT_UPDATED, WebhookTopic.PRODUCT_DELETED}
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, case-insensitively, from any mapping of headers."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
 def sign(body: bytes, secret: str) -> str:
     """The ``X-Shopify-Hmac-Sha256`` value Shopify computes for a body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return body_signature(body, secret)
 
 
 def webhook_shop(headers: Mapping[str, str]) -> str | None:
@@ -67,7 +57,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
         raise WebhookRejected(
             "webhook carries no X-Shopify-Hmac-Sha256 header", hint="only Shopify may call this"
         )
-    if not hmac.compare_digest(received.strip().encode(), sign(body, secret).encode()):
+    if not signature_matches(received, body, secret):
         raise WebhookRejected(
             "webhook signature does not match", hint="check SHOPIFY_API_SECRET is the app's client secret"
         )

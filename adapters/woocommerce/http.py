@@ -1,77 +1,29 @@
-"""HTTP for the WooCommerce adapter: one place that maps answers to connector errors and retries.
+"""HTTP for the WooCommerce adapter: what WordPress answers mean, as connector errors, and their retries.
 
 ``wc/v3`` goes through the ``woocommerce`` package's API class (OAuth 1.0a query signatures over
 http, HTTP Basic over https); ``wp/v2`` and file downloads through a requests session with the
 Application Password.  Resets, timeouts, 429 and 5xx are :class:`TransientError` and retried with
-exponential backoff and jitter (honouring ``Retry-After``); everything else is permanent.
+exponential backoff and jitter (honouring ``Retry-After``, see :mod:`adapters.http_retry`); everything
+else is permanent.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 
-from connector.errors import (
-    AuthError,
-    ConnectorError,
-    NotFound,
-    PlatformError,
-    RateLimited,
-    TransientError,
-)
+from adapters import http_retry
+from adapters.http_retry import RetryPolicy, retry_after_seconds
+from connector.errors import AuthError, ConnectorError, NotFound, PlatformError, RateLimited, TransientError
 
-T = TypeVar("T")
+__all__ = ["RetryPolicy", "checked", "error_for", "json_of", "transport_error"]
+
+UNSTEADY_HINT = "the network or the store is unsteady"
 
 #: WordPress answers 500 for uploads it refuses by type: permanent, not a server fault.
 PERMANENT_500_CODES = frozenset({"rest_upload_sideload_error", "rest_upload_unknown_error"})
-
-
-@dataclass
-class RetryPolicy:
-    """How often and how long to wait between attempts of a transient failure."""
-
-    attempts: int = 5
-    base: float = 0.5
-    cap: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-    rng: Callable[[], float] = field(default=random.random)
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential delay for a zero-based attempt, with jitter in [50 %, 100 %]."""
-        return min(self.cap, self.base * (2**attempt)) * (0.5 + 0.5 * self.rng())
-
-    def run(self, action: Callable[[], T], before_retry: Callable[[], T | None] | None = None) -> T:
-        """Call ``action`` until it returns, retrying TransientError up to ``attempts`` times in all.
-
-        ``before_retry`` runs before each retry; when it returns a value, that is the result
-        (used to find an upload that did arrive although its answer was lost).
-        """
-        for attempt in range(max(1, self.attempts)):
-            try:
-                return action()
-            except TransientError as exc:
-                if attempt >= self.attempts - 1:
-                    raise
-                wait = exc.retry_after if exc.retry_after is not None else self.backoff(attempt)
-                self.sleep(min(wait, self.cap))
-                if before_retry is not None:
-                    found = before_retry()
-                    if found is not None:
-                        return found
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _wp_error(response: requests.Response) -> tuple[str, str]:
@@ -106,30 +58,24 @@ def error_for(response: requests.Response, what: str) -> ConnectorError | None:
             detail, hint="the item was deleted on the store, or the site URL is wrong", status=404
         )
     if status == 429:
-        return RateLimited(detail, retry_after=_retry_after(response), hint="the store asked to slow down")
+        return RateLimited(
+            detail, retry_after=retry_after_seconds(response), hint="the store asked to slow down"
+        )
     if status >= 500 and code not in PERMANENT_500_CODES:
         return TransientError(
-            detail, retry_after=_retry_after(response), hint="the store is unsteady; retried later"
+            detail, retry_after=retry_after_seconds(response), hint="the store is unsteady; retried later"
         )
     return PlatformError(detail, hint="the store refused the request as sent", status=status)
 
 
 def transport_error(exc: requests.RequestException, what: str) -> TransientError:
     """A reset, timeout or broken stream, as a retryable error."""
-    kind = "timed out" if isinstance(exc, requests.Timeout) else "failed"
-    return TransientError(f"{what} {kind}: {type(exc).__name__}", hint="the network or the store is unsteady")
+    return http_retry.transport_error(exc, what, UNSTEADY_HINT)
 
 
 def checked(call: Callable[[], requests.Response], what: str) -> requests.Response:
     """Run one request; network failures and non-2xx answers raise connector errors."""
-    try:
-        response = call()
-    except requests.RequestException as exc:
-        raise transport_error(exc, what) from exc
-    error = error_for(response, what)
-    if error is not None:
-        raise error
-    return response
+    return http_retry.checked(call, what, error_for, UNSTEADY_HINT)
 
 
 def json_of(response: requests.Response, what: str) -> Any:

@@ -10,15 +10,14 @@ modification time.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from adapters.base import WebhookEvent, WebhookTopic
+from adapters.signing import body_signature, header, signature_matches
 from adapters.woocommerce.urls import normalize_shop
 from connector.errors import ConnectorError, WebhookRejected
 
@@ -39,18 +38,9 @@ SUBSCRIBED_TOPICS: tuple[str, ...] = (
 _PING = re.compile(rb"^webhook_id=(\d+)$")
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, case-insensitively."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
 def sign(body: bytes, secret: str) -> str:
     """The ``X-WC-Webhook-Signature`` WooCommerce computes for a body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return body_signature(body, secret)
 
 
 def webhook_shop(headers: Mapping[str, str]) -> str | None:
@@ -80,7 +70,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None) -> Webho
             f"no webhook secret is known for {shop or 'the sending store'}",
             hint="install the connector on the store (it registers the webhooks with its secret)",
         )
-    if not hmac.compare_digest(sign(body, secret), signature.strip()):
+    if not signature_matches(signature, body, secret):
         raise WebhookRejected(
             f"X-WC-Webhook-Signature from {shop or 'an unknown store'} does not match",
             hint="the webhook secret differs: run the install again to re-register webhooks",

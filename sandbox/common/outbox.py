@@ -11,13 +11,14 @@ non-2xx or does not answer within ``timeout`` is retried after each entry of
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
+
+from sandbox.common.background import BackgroundLoop
 
 BodySource = bytes | Callable[[], bytes]
 HeaderSource = Mapping[str, str] | Callable[[bytes], Mapping[str, str]]
@@ -85,8 +86,12 @@ class Delivery:
         }
 
 
-class Outbox:
-    """Background webhook sender with delay, coalescing, retries and an inspectable log."""
+class Outbox(BackgroundLoop):
+    """Background webhook sender with delay, coalescing, retries and an inspectable log.
+
+    :meth:`start` runs the sender thread; after :meth:`stop` pending deliveries stay queued
+    (:meth:`flush` can still send them).
+    """
 
     def __init__(
         self,
@@ -96,16 +101,14 @@ class Outbox:
         on_result: Callable[[Delivery], None] | None = None,
         session: requests.Session | None = None,
     ) -> None:
+        super().__init__("sandbox-outbox")
         self.delay = delay
         self.retry_schedule = tuple(retry_schedule)
         self.timeout = timeout
         self.on_result = on_result
         self._session = session or requests.Session()
-        self._cond = threading.Condition()
         self._log: list[Delivery] = []
         self._ids = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._running = False
         self._busy = 0
 
     # --- queueing -----------------------------------------------------------------------
@@ -169,26 +172,6 @@ class Outbox:
 
     # --- sending ------------------------------------------------------------------------
 
-    def start(self) -> Outbox:
-        """Start the background sender thread (idempotent)."""
-        with self._cond:
-            if self._running:
-                return self
-            self._running = True
-            self._thread = threading.Thread(target=self._run, name="sandbox-outbox", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the sender thread; pending deliveries stay queued (``flush`` can still send them)."""
-        with self._cond:
-            self._running = False
-            self._cond.notify_all()
-            thread = self._thread
-            self._thread = None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self.timeout + 2)
-
     def flush(self) -> list[Delivery]:
         """Send everything pending now, in the caller's thread; snapshots of what was attempted."""
         attempted: list[Delivery] = []
@@ -223,7 +206,10 @@ class Outbox:
         while self._busy:
             self._cond.wait(0.05)
 
-    def _run(self) -> None:
+    def _join_timeout(self) -> float:
+        return self.timeout + 2
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 if not self._running:

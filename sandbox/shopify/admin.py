@@ -11,6 +11,7 @@ import base64
 import binascii
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,7 +22,7 @@ from sandbox.shopify.config import DEFAULT_SCOPES, AppConfig
 from sandbox.shopify.gids import gid, iso, parse_gid
 from sandbox.shopify.media import file_bytes, guess_mime
 from sandbox.shopify.payloads import cdn_url, compliance_payload, dimensions, product_payload, shop_payload
-from sandbox.shopify.state import MediaFile, Product, ShopState, Variant
+from sandbox.shopify.state import BulkOperation, MediaFile, Product, ShopState, Variant, WebhookSubscription
 from sandbox.shopify.uploads import staged_summary
 from sandbox.shopify.webhooks import COMPLIANCE_TOPICS
 
@@ -105,6 +106,32 @@ def product_summary(sb: Sandbox, shop: ShopState, product: Product, render: bool
             media_summary(sb, shop, shop.files[n], product, render) for n in product.media if n in shop.files
         ],
     }
+
+
+def _app_record(
+    type_name: str, record: BulkOperation | WebhookSubscription, **details: Any
+) -> dict[str, Any]:
+    """Admin view of something an app made: its gid, the app's key, then ``details``."""
+    return {"id": gid(type_name, record.num), "app": record.app_key, **details}
+
+
+def bulk_summary(op: BulkOperation) -> dict[str, Any]:
+    """Admin view of a bulk operation."""
+    return _app_record(
+        "BulkOperation",
+        op,
+        status=op.status,
+        objects=op.object_count,
+        error_code=op.error_code,
+        query=op.query,
+    )
+
+
+def subscription_summary(sub: WebhookSubscription) -> dict[str, Any]:
+    """Admin view of a webhook subscription."""
+    return _app_record(
+        "WebhookSubscription", sub, topic=sub.topic, callback_url=sub.callback_url, failures=sub.failures
+    )
 
 
 def _image_bytes(spec: dict[str, Any]) -> tuple[bytes, str]:
@@ -338,36 +365,11 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.get("/shops/<shop_name>/bulk")
     def bulk_ops(shop_name: str) -> Response:
-        shop = shop_of(shop_name)
-        return jsonify(
-            [
-                {
-                    "id": gid("BulkOperation", op.num),
-                    "app": op.app_key,
-                    "status": op.status,
-                    "objects": op.object_count,
-                    "error_code": op.error_code,
-                    "query": op.query,
-                }
-                for op in shop.bulk_operations.values()
-            ]
-        )
+        return jsonify([bulk_summary(op) for op in shop_of(shop_name).bulk_operations.values()])
 
     @bp.get("/shops/<shop_name>/webhooks")
     def subscriptions(shop_name: str) -> Response:
-        shop = shop_of(shop_name)
-        return jsonify(
-            [
-                {
-                    "id": gid("WebhookSubscription", s.num),
-                    "app": s.app_key,
-                    "topic": s.topic,
-                    "callback_url": s.callback_url,
-                    "failures": s.failures,
-                }
-                for s in shop.subscriptions.values()
-            ]
-        )
+        return jsonify([subscription_summary(sub) for sub in shop_of(shop_name).subscriptions.values()])
 
     @bp.get("/shops/<shop_name>/deliveries")
     def deliveries(shop_name: str) -> Response:
@@ -424,6 +426,17 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
             files.process_now(sb, shop, f)
         return f
 
+    def merchant_edit(
+        shop: ShopState, pid: str, edit: Callable[[Product], None], render: bool = False
+    ) -> Response:
+        """Apply a merchant's ``edit`` to a product, tell the apps, and show the product as it is now."""
+        with sb.state.lock:
+            product = product_of(shop, pid)
+            edit(product)
+        sb.product_changed(shop, product)
+        with sb.state.lock:
+            return jsonify(product_summary(sb, shop, product, render))
+
     @bp.post("/shops/<shop_name>/products")
     def create_product(shop_name: str) -> tuple[Response, int]:
         shop, body = shop_of(shop_name), _body()
@@ -444,14 +457,13 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.patch("/shops/<shop_name>/products/<pid>")
     def edit_product(shop_name: str, pid: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
-        with sb.state.lock:
-            product = product_of(shop, pid)
+        body = _body()
+
+        def retitle(product: Product) -> None:
             if "title" in body:
                 product.title = body["title"]
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product))
+
+        return merchant_edit(shop_of(shop_name), pid, retitle, render=True)
 
     @bp.delete("/shops/<shop_name>/products/<pid>")
     def delete_product(shop_name: str, pid: str) -> Response:
@@ -492,29 +504,27 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
     def merchant_remove(shop_name: str, pid: str, mid: str) -> Response:
         shop = shop_of(shop_name)
         keep = request.args.get("keep_file", "0") == "1"
-        with sb.state.lock:
-            product = product_of(shop, pid)
+
+        def remove(product: Product) -> None:
             f = file_of(shop, mid)
             if keep:
                 files.detach(shop, f, product)
             else:
                 files.delete_file(shop, f)
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product, render=False))
+
+        return merchant_edit(shop, pid, remove)
 
     @bp.post("/shops/<shop_name>/products/<pid>/reorder")
     def merchant_reorder(shop_name: str, pid: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
-        with sb.state.lock:
-            product = product_of(shop, pid)
+        body = _body()
+
+        def reorder(product: Product) -> None:
             wanted = [_num(m) for m in body.get("media_ids") or []]
             if sorted(wanted) != sorted(product.media):
                 raise AdminError(400, "media_ids must list every media of the product exactly once")
             product.media = wanted
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product, render=False))
+
+        return merchant_edit(shop_of(shop_name), pid, reorder)
 
     @bp.patch("/shops/<shop_name>/media/<mid>")
     def merchant_alt(shop_name: str, mid: str) -> Response:
@@ -531,9 +541,9 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.put("/shops/<shop_name>/products/<pid>/variants/<vid>/media")
     def merchant_variant_media(shop_name: str, pid: str, vid: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
-        with sb.state.lock:
-            product = product_of(shop, pid)
+        body = _body()
+
+        def show(product: Product) -> None:
             variant = next((v for v in product.variants if v.num == _num(vid)), None)
             if variant is None:
                 raise AdminError(404, f"no variant {vid} on product {pid}")
@@ -542,8 +552,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
                 raise AdminError(400, f"{media_id} is not shown on product {pid}")
             variant.media_num = _num(media_id) if media_id is not None else None
             variant.updated_at = time.time()
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product, render=False))
+
+        return merchant_edit(shop_of(shop_name), pid, show)
 
     return bp

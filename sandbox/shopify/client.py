@@ -117,13 +117,20 @@ mutation Stage($input: [StagedUploadInput!]!) {
   }
 }"""
 
-FILE_UPDATE = """
-mutation Update($files: [FileUpdateInput!]!) {
-  fileUpdate(files: $files) {
-    files { id alt fileStatus }
-    userErrors { field message code }
-  }
-}"""
+
+def _files_mutation(action: str) -> str:
+    """``file<action>`` over a list of ``File<action>Input``: the files and any user errors."""
+    return f"""
+mutation {action}($files: [File{action}Input!]!) {{
+  file{action}(files: $files) {{
+    files {{ id fileStatus alt }}
+    userErrors {{ field message code }}
+  }}
+}}"""
+
+
+FILE_CREATE = _files_mutation("Create")
+FILE_UPDATE = _files_mutation("Update")
 
 MEDIA_STATUS = """
 query Media($id: ID!) {
@@ -132,14 +139,6 @@ query Media($id: ID!) {
       id alt status fileStatus image { url width height } mediaErrors { code message }
       fileErrors { code } preview { status } originalSource { url fileSize }
     }
-  }
-}"""
-
-FILE_CREATE = """
-mutation Create($files: [FileCreateInput!]!) {
-  fileCreate(files: $files) {
-    files { id fileStatus alt }
-    userErrors { field message code }
   }
 }"""
 

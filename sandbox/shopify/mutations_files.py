@@ -25,6 +25,27 @@ from sandbox.shopify.state import READY, MediaError
 from sandbox.shopify.uploads import IMAGE_MIME, IMAGE_RESOURCES, create_target, target_urls
 from sandbox.shopify.views import MediaImageView
 
+#: fileCreate / fileUpdate userErrors with a fixed text: code → Shopify's message.
+_FILE_ERRORS: dict[str, str] = {
+    "ALT_VALUE_LIMIT_EXCEEDED": f"The alt value exceeds the maximum limit of {MAX_ALT} characters.",
+    "INVALID": "File URL is invalid",
+    "INVALID_IMAGE_SOURCE_URL": "File URL is invalid",
+    "INVALID_FILENAME_EXTENSION": "The filename extension provided must match the original filename.",
+    "MISMATCHED_FILENAME_AND_ORIGINAL_SOURCE": "Provided filename extension must match original source.",
+    "MISSING_FILENAME_FOR_DUPLICATE_MODE_REPLACE": (
+        "Missing filename argument when attempting to use REPLACE duplicate mode."
+    ),
+    "PRODUCT_MEDIA_LIMIT_EXCEEDED": "Exceeded the limit of media per product.",
+    "REFERENCE_TARGET_DOES_NOT_EXIST": "The target resource does not exist.",
+    "UNSUPPORTED_FILE_REFERENCE": "The file type is not supported for referencing.",
+}
+
+
+def _file_error(field: list[str], code: str) -> dict[str, Any]:
+    """A fileCreate / fileUpdate userError on ``field`` with Shopify's text for ``code``."""
+    return user_error(field, _FILE_ERRORS[code], code)
+
+
 # --------------------------------------------------------------------------------------------- staged uploads
 
 
@@ -80,43 +101,26 @@ def file_create(ctx: Ctx, files_: list[dict[str, Any]]) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
     plans: list[tuple[str, str, str, str]] = []
     for i, item in enumerate(files_):
+        where = ["files", str(i)]
         source = item["originalSource"]
         content_type = item.get("contentType")
         if content_type not in (None, "IMAGE"):
             raise unsupported(f"fileCreate with contentType {content_type}")
         if not is_http_url(source):
             code = "INVALID_IMAGE_SOURCE_URL" if "://" in source else "INVALID"
-            errors.append(user_error(["files", str(i), "originalSource"], "File URL is invalid", code))
+            errors.append(_file_error([*where, "originalSource"], code))
             continue
         filename = item.get("filename") or files.filename_from_url(source)
         if item.get("filename") and files.extension(filename) != files.extension(
             files.filename_from_url(source)
         ):
-            errors.append(
-                user_error(
-                    ["files", str(i), "filename"],
-                    "Provided filename extension must match original source.",
-                    "MISMATCHED_FILENAME_AND_ORIGINAL_SOURCE",
-                )
-            )
+            errors.append(_file_error([*where, "filename"], "MISMATCHED_FILENAME_AND_ORIGINAL_SOURCE"))
         alt = item.get("alt") or ""
         if len(alt) > MAX_ALT:
-            errors.append(
-                user_error(
-                    ["files", str(i), "alt"],
-                    "The alt value exceeds the maximum limit of 512 characters.",
-                    "ALT_VALUE_LIMIT_EXCEEDED",
-                )
-            )
+            errors.append(_file_error([*where, "alt"], "ALT_VALUE_LIMIT_EXCEEDED"))
         mode = item.get("duplicateResolutionMode") or "APPEND_UUID"
         if mode == "REPLACE" and not item.get("filename"):
-            errors.append(
-                user_error(
-                    ["files", str(i), "filename"],
-                    "Missing filename argument when attempting to use REPLACE duplicate mode.",
-                    "MISSING_FILENAME_FOR_DUPLICATE_MODE_REPLACE",
-                )
-            )
+            errors.append(_file_error([*where, "filename"], "MISSING_FILENAME_FOR_DUPLICATE_MODE_REPLACE"))
         plans.append((source, filename, alt, mode))
     if errors:
         return {"files": None, "userErrors": errors}
@@ -173,47 +177,23 @@ def file_update(ctx: Ctx, files_: list[dict[str, Any]]) -> dict[str, Any]:
                 )
             )
         if item.get("alt") is not None and len(item["alt"]) > MAX_ALT:
-            errors.append(
-                user_error(
-                    [*where, "alt"],
-                    "The alt value exceeds the maximum limit of 512 characters.",
-                    "ALT_VALUE_LIMIT_EXCEEDED",
-                )
-            )
+            errors.append(_file_error([*where, "alt"], "ALT_VALUE_LIMIT_EXCEEDED"))
         if item.get("filename") is not None and files.extension(item["filename"]) != files.extension(
             f.filename
         ):
-            errors.append(
-                user_error(
-                    [*where, "filename"],
-                    "The filename extension provided must match the original filename.",
-                    "INVALID_FILENAME_EXTENSION",
-                )
-            )
+            errors.append(_file_error([*where, "filename"], "INVALID_FILENAME_EXTENSION"))
         if item.get("previewImageSource"):
             raise unsupported("fileUpdate previewImageSource for images")
         source = item.get("originalSource")
         if source is not None and not is_http_url(source):
-            errors.append(user_error([*where, "originalSource"], "File URL is invalid", "INVALID"))
+            errors.append(_file_error([*where, "originalSource"], "INVALID"))
         for kind in ("referencesToAdd", "referencesToRemove"):
             for ref in item.get(kind) or []:
                 parsed = parse_gid(ref)
                 if parsed is None or parsed[0] != "Product":
-                    errors.append(
-                        user_error(
-                            [*where, kind],
-                            "The file type is not supported for referencing.",
-                            "UNSUPPORTED_FILE_REFERENCE",
-                        )
-                    )
+                    errors.append(_file_error([*where, kind], "UNSUPPORTED_FILE_REFERENCE"))
                 elif product_ref(ctx, ref) is None:
-                    errors.append(
-                        user_error(
-                            [*where, kind],
-                            "The target resource does not exist.",
-                            "REFERENCE_TARGET_DOES_NOT_EXIST",
-                        )
-                    )
+                    errors.append(_file_error([*where, kind], "REFERENCE_TARGET_DOES_NOT_EXIST"))
         for ref in item.get("referencesToAdd") or []:
             target = product_ref(ctx, ref)
             if (
@@ -221,13 +201,7 @@ def file_update(ctx: Ctx, files_: list[dict[str, Any]]) -> dict[str, Any]:
                 and f.num not in target.media
                 and len(target.media) >= ctx.sb.config.max_media_per_product
             ):
-                errors.append(
-                    user_error(
-                        [*where, "referencesToAdd"],
-                        "Exceeded the limit of media per product.",
-                        "PRODUCT_MEDIA_LIMIT_EXCEEDED",
-                    )
-                )
+                errors.append(_file_error([*where, "referencesToAdd"], "PRODUCT_MEDIA_LIMIT_EXCEEDED"))
     if errors:
         return {"files": None, "userErrors": errors}
     updated = []

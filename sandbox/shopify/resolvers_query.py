@@ -7,7 +7,6 @@ from typing import Any
 
 from sandbox.shopify.context import Ctx, invalid_id, unsupported
 from sandbox.shopify.gids import gid, gid_num, parse_gid
-from sandbox.shopify.paging import build_connection
 from sandbox.shopify.search import SearchField, matcher, parse_query, search_extension
 from sandbox.shopify.state import MediaFile, Product
 from sandbox.shopify.views import (
@@ -21,7 +20,7 @@ from sandbox.shopify.views import (
     VariantView,
     WebhookSubscriptionView,
     _reject_extra,
-    _sorted_by,
+    _sorted_connection,
 )
 
 READ_PRODUCTS = ("read_products", "write_products")
@@ -67,15 +66,8 @@ def products(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **a
         "CREATED_AT": lambda p: p.created_at,
         "TITLE": lambda p: p.title.lower(),
     }
-    ordered, key = _sorted_by(items, sortKey, keys, "products", num=lambda p: p.num)
-    return build_connection(
-        ordered,
-        key,
-        lambda p: p.num,
-        args,
-        max_page=ctx.max_page,
-        bulk=ctx.bulk,
-        wrap=lambda p: ProductView(ctx, p),
+    return _sorted_connection(
+        ctx, items, sortKey, keys, "products", args, num=lambda p: p.num, wrap=lambda p: ProductView(ctx, p)
     )
 
 
@@ -120,14 +112,14 @@ def product_variants(
         "TITLE": lambda pv: pv[1].title.lower(),
         "SKU": lambda pv: pv[1].sku or "",
     }
-    ordered, key = _sorted_by(pairs, sortKey, keys, "productVariants", num=lambda pv: pv[1].num)
-    return build_connection(
-        ordered,
-        key,
-        lambda pv: pv[1].num,
+    return _sorted_connection(
+        ctx,
+        pairs,
+        sortKey,
+        keys,
+        "productVariants",
         args,
-        max_page=ctx.max_page,
-        bulk=ctx.bulk,
+        num=lambda pv: pv[1].num,
         wrap=lambda pv: VariantView(ctx, pv[0], pv[1]),
     )
 
@@ -224,15 +216,8 @@ def files(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **args
         "FILENAME": lambda f: f.filename.lower(),
         "ORIGINAL_UPLOAD_SIZE": lambda f: f.byte_size or 0,
     }
-    ordered, key = _sorted_by(items, sortKey, keys, "files", num=lambda f: f.num)
-    return build_connection(
-        ordered,
-        key,
-        lambda f: f.num,
-        args,
-        max_page=ctx.max_page,
-        bulk=ctx.bulk,
-        wrap=lambda f: MediaImageView(ctx, f),
+    return _sorted_connection(
+        ctx, items, sortKey, keys, "files", args, num=lambda f: f.num, wrap=lambda f: MediaImageView(ctx, f)
     )
 
 
@@ -270,8 +255,7 @@ def webhook_subscriptions(
         subs = [s for s in subs if s.format == format]
     views = [WebhookSubscriptionView(ctx, s) for s in subs]
     keys = {"ID": lambda v: v._num, "CREATED_AT": lambda v: v._s.created_at}
-    ordered, key = _sorted_by(views, sortKey, keys, "webhookSubscriptions")
-    return build_connection(ordered, key, lambda v: v._num, args, max_page=ctx.max_page, bulk=ctx.bulk)
+    return _sorted_connection(ctx, views, sortKey, keys, "webhookSubscriptions", args)
 
 
 def webhook_subscription(ctx: Ctx, id: str) -> WebhookSubscriptionView | None:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sandbox.common.background import BackgroundLoop
+
 log = logging.getLogger(__name__)
 
 
@@ -21,15 +23,13 @@ class _Task:
     action: Callable[[], None] = field(compare=False)
 
 
-class Scheduler:
-    """Runs callables after a delay; :meth:`run_pending` runs everything now (tests, admin)."""
+class Scheduler(BackgroundLoop):
+    """Runs callables after a delay on a timer thread; :meth:`run_pending` runs all now (tests, admin)."""
 
     def __init__(self) -> None:
+        super().__init__("shopify-sandbox-tasks")
         self._heap: list[_Task] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._running = False
         self._run_lock = threading.Lock()  # one task at a time, in due order
 
     def call_later(self, delay: float, label: str, action: Callable[[], None]) -> None:
@@ -44,23 +44,6 @@ class Scheduler:
         """Labels of the tasks still waiting, soonest first."""
         with self._cond:
             return [t.label for t in sorted(self._heap)]
-
-    def start(self) -> Scheduler:
-        with self._cond:
-            if self._running:
-                return self
-            self._running = True
-            self._thread = threading.Thread(target=self._loop, name="shopify-sandbox-tasks", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        with self._cond:
-            self._running = False
-            self._cond.notify_all()
-            thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
 
     def run_pending(self, limit: int = 10_000) -> int:
         """Run every waiting task now, including tasks those tasks schedule; how many ran."""

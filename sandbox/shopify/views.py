@@ -53,6 +53,23 @@ def _sorted_by(
     return sorted(items, key=lambda item: (key(item), ident(item))), key
 
 
+def _sorted_connection(
+    ctx: Ctx,
+    items: list[Any],
+    sort_key: str | None,
+    keys: dict[str, Any],
+    where: str,
+    args: dict[str, Any],
+    *,
+    num: Any = None,
+    wrap: Any = None,
+) -> dict[str, Any]:
+    """A connection over ``items`` in ``sort_key`` order (see :func:`_sorted_by`), paged by ``args``."""
+    ident = num or (lambda item: item._num)
+    ordered, key = _sorted_by(items, sort_key, keys, where, num=ident)
+    return build_connection(ordered, key, ident, args, max_page=ctx.max_page, bulk=ctx.bulk, wrap=wrap)
+
+
 PAGE_ARGS = {"first", "after", "last", "before", "reverse"}
 
 
@@ -314,10 +331,7 @@ class ProductView:
         _reject_extra(args, PAGE_ARGS, "Product.variants")
         views = [VariantView(self._ctx, self._p, v) for v in self._p.variants]
         keys = {"POSITION": lambda v: v._v.position, "ID": lambda v: v._num}
-        ordered, key = _sorted_by(views, sortKey or "POSITION", keys, "Product.variants")
-        return build_connection(
-            ordered, key, lambda v: v._num, args, max_page=self._ctx.max_page, bulk=self._ctx.bulk
-        )
+        return _sorted_connection(self._ctx, views, sortKey or "POSITION", keys, "Product.variants", args)
 
     def _note_search(self, path: str, text: str, parsed: Any) -> None:
         ext = search_extension(path, text, parsed)

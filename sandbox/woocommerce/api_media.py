@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox.woocommerce.context import body_params, caller, get_site, query_args
+from sandbox.woocommerce.context import body_params, caller, force_param, get_site, query_args
 from sandbox.woocommerce.errors import WPError, no_route
 from sandbox.woocommerce.media import UploadRejected, check_filetype
 from sandbox.woocommerce.models import Attachment
@@ -150,9 +150,7 @@ def delete_media(site: str, media_id: int) -> Response:
     """``DELETE wp/v2/media/<id>?force=true`` (attachments cannot be trashed)."""
     s = get_site(site)
     _require_author(s, "delete")
-    args = Args(query_args())
-    force = args.boolean("force")
-    args.check()
+    force = force_param()
     att = _attachment(s, media_id)
     if not force:
         raise WPError(

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from sandbox.woocommerce.context import body_params, caller, get_site, query_args, require
+from sandbox.woocommerce.context import caller, delete_request, get_site, query_args, require, write_request
 from sandbox.woocommerce.errors import WPError, invalid_id, invalid_params
 from sandbox.woocommerce.models import Product, Variation, now_utc
 from sandbox.woocommerce.params import Args, after, before, paginate
@@ -248,17 +248,12 @@ def save_variation_from(
 
 
 def _product(s: Site, product_id: int) -> Product:
-    with s.lock:
-        product = s.products.get(product_id)
-    if product is None:
-        raise invalid_id("product")
-    return product
+    return s.existing(s.products, product_id, "product")
 
 
 def _variation(s: Site, product_id: int, variation_id: int) -> Variation:
-    with s.lock:
-        variation = s.variations.get(variation_id)
-    if variation is None or variation.parent_id != product_id:
+    variation = s.existing(s.variations, variation_id, "product_variation")
+    if variation.parent_id != product_id:
         raise invalid_id("product_variation")
     return variation
 
@@ -266,10 +261,7 @@ def _variation(s: Site, product_id: int, variation_id: int) -> Variation:
 @bp.post(PREFIX + "/products")
 def create_product(site: str) -> tuple[Response, int, dict[str, str]]:
     """``POST products``."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "create")
+    s, data = write_request(site, "create")
     row = save_product_from(s, data, None)
     with s.lock:
         body = product_json(s, row)
@@ -279,10 +271,7 @@ def create_product(site: str) -> tuple[Response, int, dict[str, str]]:
 @bp.route(PREFIX + "/products/<int:product_id>", methods=EDITABLE)
 def update_product(site: str, product_id: int) -> Response:
     """``PUT products/<id>``: the full ordered ``images`` list replaces the product's images."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "edit")
+    s, data = write_request(site, "edit")
     row = save_product_from(s, data, _product(s, product_id))
     with s.lock:
         return jsonify(product_json(s, row))
@@ -305,12 +294,7 @@ def delete_product_by_id(s: Site, product_id: int, force: bool) -> dict[str, Any
 @bp.delete(PREFIX + "/products/<int:product_id>")
 def delete_product(site: str, product_id: int) -> Response:
     """``DELETE products/<id>`` (``force=true`` deletes for good, else to the trash)."""
-    s = get_site(site)
-    who = caller(s)
-    args = Args(query_args())
-    force = args.boolean("force")
-    args.check()
-    require(who, "delete")
+    s, force = delete_request(site)
     return jsonify(delete_product_by_id(s, product_id, force))
 
 
@@ -357,10 +341,7 @@ def run_batch(
 @bp.post(PREFIX + "/products/batch")
 def batch_products(site: str) -> Response:
     """``POST products/batch`` with ``create`` / ``update`` / ``delete`` (at most 100 items)."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "batch")
+    s, data = write_request(site, "batch")
 
     def create(item: dict[str, Any]) -> dict[str, Any]:
         row = save_product_from(s, item, None)
@@ -422,10 +403,7 @@ def get_variation(site: str, product_id: int, variation_id: int) -> Response:
 @bp.post(PREFIX + "/products/<int:product_id>/variations")
 def create_variation(site: str, product_id: int) -> tuple[Response, int]:
     """``POST products/<pid>/variations``."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "create")
+    s, data = write_request(site, "create")
     row = save_variation_from(s, _product(s, product_id), data, None)
     with s.lock:
         return jsonify(variation_json(s, row)), 201
@@ -434,10 +412,7 @@ def create_variation(site: str, product_id: int) -> tuple[Response, int]:
 @bp.route(PREFIX + "/products/<int:product_id>/variations/<int:variation_id>", methods=EDITABLE)
 def update_variation(site: str, product_id: int, variation_id: int) -> Response:
     """``PUT products/<pid>/variations/<id>`` — ``image: {id}`` sets the variation's image."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "edit")
+    s, data = write_request(site, "edit")
     row = save_variation_from(s, _product(s, product_id), data, _variation(s, product_id, variation_id))
     with s.lock:
         return jsonify(variation_json(s, row))
@@ -446,12 +421,7 @@ def update_variation(site: str, product_id: int, variation_id: int) -> Response:
 @bp.delete(PREFIX + "/products/<int:product_id>/variations/<int:variation_id>")
 def delete_variation(site: str, product_id: int, variation_id: int) -> Response:
     """``DELETE products/<pid>/variations/<id>?force=true`` (variations cannot be trashed)."""
-    s = get_site(site)
-    who = caller(s)
-    args = Args(query_args())
-    force = args.boolean("force")
-    args.check()
-    require(who, "delete")
+    s, force = delete_request(site)
     variation = _variation(s, product_id, variation_id)
     if not force:
         raise WPError(
@@ -468,10 +438,7 @@ def delete_variation(site: str, product_id: int, variation_id: int) -> Response:
 @bp.post(PREFIX + "/products/<int:product_id>/variations/batch")
 def batch_variations(site: str, product_id: int) -> Response:
     """``POST products/<pid>/variations/batch`` (at most 100 items)."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "batch")
+    s, data = write_request(site, "batch")
     parent = _product(s, product_id)
 
     def create(item: dict[str, Any]) -> dict[str, Any]:

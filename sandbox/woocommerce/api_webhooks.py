@@ -9,8 +9,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from sandbox.woocommerce.api_products import EDITABLE, PREFIX, run_batch
-from sandbox.woocommerce.context import body_params, caller, get_site, query_args, require, sandbox
-from sandbox.woocommerce.errors import WPError, invalid_id, invalid_params
+from sandbox.woocommerce.context import (
+    caller,
+    delete_request,
+    get_site,
+    query_args,
+    require,
+    sandbox,
+    write_request,
+)
+from sandbox.woocommerce.errors import WPError, invalid_params
 from sandbox.woocommerce.models import Webhook, now_utc
 from sandbox.woocommerce.params import Args, paginate
 from sandbox.woocommerce.serialize import wc_url, webhook_json
@@ -69,11 +77,7 @@ def _saved(s: Site, hook: Webhook) -> dict[str, Any]:
 
 
 def _hook(s: Site, webhook_id: int) -> Webhook:
-    with s.lock:
-        hook = s.webhooks.get(webhook_id)
-    if hook is None:
-        raise invalid_id("webhook")
-    return hook
+    return s.existing(s.webhooks, webhook_id, "webhook")
 
 
 @bp.get(PREFIX + "/webhooks")
@@ -101,10 +105,7 @@ def list_webhooks(site: str) -> Response:
 @bp.post(PREFIX + "/webhooks")
 def create_webhook(site: str) -> tuple[Response, int]:
     """``POST webhooks`` {name, topic, delivery_url, secret, status}: saves, then pings when active."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "create")
+    s, data = write_request(site, "create")
     return jsonify(_saved(s, _apply(s, None, data))), 201
 
 
@@ -121,10 +122,7 @@ def get_webhook(site: str, webhook_id: int) -> Response:
 @bp.route(PREFIX + "/webhooks/<int:webhook_id>", methods=EDITABLE)
 def update_webhook(site: str, webhook_id: int) -> Response:
     """``PUT webhooks/<id>`` (setting ``status: active`` re-enables a disabled webhook)."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "edit")
+    s, data = write_request(site, "edit")
     return jsonify(_saved(s, _apply(s, _hook(s, webhook_id), data)))
 
 
@@ -139,12 +137,7 @@ def _delete(s: Site, webhook_id: int) -> dict[str, Any]:
 @bp.delete(PREFIX + "/webhooks/<int:webhook_id>")
 def delete_webhook(site: str, webhook_id: int) -> Response:
     """``DELETE webhooks/<id>?force=true`` (webhooks cannot be trashed)."""
-    s = get_site(site)
-    who = caller(s)
-    args = Args(query_args())
-    force = args.boolean("force")
-    args.check()
-    require(who, "delete")
+    s, force = delete_request(site)
     if not force:
         raise WPError("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
     return jsonify(_delete(s, webhook_id))
@@ -153,10 +146,7 @@ def delete_webhook(site: str, webhook_id: int) -> Response:
 @bp.post(PREFIX + "/webhooks/batch")
 def batch_webhooks(site: str) -> Response:
     """``POST webhooks/batch``."""
-    s = get_site(site)
-    who = caller(s)
-    data = body_params()
-    require(who, "batch")
+    s, data = write_request(site, "batch")
     return jsonify(
         run_batch(
             data,

@@ -9,6 +9,7 @@ from flask import current_app, request
 
 from sandbox.woocommerce.auth import Principal, authenticate
 from sandbox.woocommerce.errors import WPError, cannot, no_route
+from sandbox.woocommerce.params import Args
 from sandbox.woocommerce.site import Site
 
 if TYPE_CHECKING:
@@ -67,3 +68,32 @@ def body_params() -> dict[str, Any]:
             if isinstance(data, dict):
                 params.update(data)
     return params
+
+
+def write_request(site: str, action: str) -> tuple[Site, dict[str, Any]]:
+    """A ``wc/v3`` write: the site and the body params, once the caller may ``action`` there.
+
+    In WordPress's order: authentication, then the body (invalid JSON is a 400), then permission.
+    """
+    s = get_site(site)
+    who = caller(s)
+    data = body_params()
+    require(who, action)
+    return s, data
+
+
+def force_param() -> bool:
+    """The ``force`` query flag of a DELETE (a 400 when it is not a boolean)."""
+    args = Args(query_args())
+    force = args.boolean("force")
+    args.check()
+    return force
+
+
+def delete_request(site: str) -> tuple[Site, bool]:
+    """A ``wc/v3`` DELETE: the site and its ``force`` flag, once the caller may delete there."""
+    s = get_site(site)
+    who = caller(s)
+    force = force_param()
+    require(who, "delete")
+    return s, force

@@ -11,16 +11,16 @@ import itertools
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sandbox.catalog import SeedImage, SeedProduct
 from sandbox.photos import MIME_TYPES
 from sandbox.woocommerce.config import WooSandboxConfig
-from sandbox.woocommerce.errors import WPError
+from sandbox.woocommerce.errors import WPError, invalid_id
 from sandbox.woocommerce.media import (
     IMAGE_EXTENSIONS,
     DownloadFailed,
@@ -46,6 +46,7 @@ from sandbox.woocommerce.models import (
 
 #: called as notify(site, resource, event, resource_id) after every save WooCommerce hooks webhooks on
 Notifier = Callable[["Site", str, str, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ class Site:
     def local(self, dt: datetime) -> datetime:
         """``dt`` as the site's local wall-clock time (naive), like ``post_modified``."""
         return dt.astimezone(self.config.tz).replace(tzinfo=None)
+
+    def existing(self, rows: Mapping[int, T], row_id: int, post_type: str) -> T:
+        """``rows[row_id]`` from one of this site's tables, read under the lock; a 404 when missing."""
+        with self.lock:
+            row = rows.get(row_id)
+        if row is None:
+            raise invalid_id(post_type)
+        return row
 
     def next_post_id(self) -> int:
         """A new id in the shared ``wp_posts`` id space."""

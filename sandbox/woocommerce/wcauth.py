@@ -44,6 +44,12 @@ def _error_page(message: str) -> Response:
     return Response(body, status=401, mimetype="text/html")
 
 
+@bp.errorhandler(GrantError)
+def grant_refused(exc: GrantError) -> Response:
+    """A refused grant, as WooCommerce's error page."""
+    return _error_page(str(exc))
+
+
 def _validated(site: Site, data: dict[str, str]) -> dict[str, str]:
     for name in REQUIRED:
         if not data.get(name):
@@ -67,11 +73,7 @@ def _with_query(url: str, extra: dict[str, Any]) -> str:
 def authorize(site: str) -> Response:
     """The approval page with "Approve" and "Deny" links."""
     s = get_site(site)
-    data = query_args()
-    try:
-        _validated(s, data)
-    except GrantError as exc:
-        return _error_page(str(exc))
+    data = _validated(s, query_args())
     nonce = secrets.token_hex(10)
     with s.lock:
         s.grant_nonces.add(nonce)
@@ -94,16 +96,12 @@ def authorize(site: str) -> Response:
 def access_granted(site: str) -> Response:
     """Create the key, post it to ``callback_url`` and send the merchant back to ``return_url``."""
     s = get_site(site)
-    data = query_args()
-    try:
-        _validated(s, data)
-        nonce = data.get("wc_auth_nonce", "")
-        with s.lock:
-            if nonce not in s.grant_nonces:
-                raise GrantError("Invalid nonce verification")
-            s.grant_nonces.discard(nonce)
-    except GrantError as exc:
-        return _error_page(str(exc))
+    data = _validated(s, query_args())
+    nonce = data.get("wc_auth_nonce", "")
+    with s.lock:
+        if nonce not in s.grant_nonces:
+            raise GrantError("Invalid nonce verification")
+        s.grant_nonces.discard(nonce)
     description = f"{data['app_name'][:170]} - API ({now_utc():%Y-%m-%d %H:%M:%S})"
     key = s.create_key(1, description, SCOPES[data["scope"]])
     consumer_data = {
@@ -115,9 +113,9 @@ def access_granted(site: str) -> Response:
     }
     try:
         _post_keys(s, data["callback_url"], consumer_data)
-    except GrantError as exc:
+    except GrantError:
         s.revoke_key(key.key_id)
-        return _error_page(str(exc))
+        raise
     return redirect(_with_query(data["return_url"], {"success": 1, "user_id": data["user_id"]}), code=302)
 
 

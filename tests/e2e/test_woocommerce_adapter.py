@@ -45,11 +45,9 @@ def shop(woo: RunningWooSandbox) -> SiteCredentials:
 
 
 def credentials(creds: SiteCredentials) -> dict[str, str]:
+    """What the adapter keeps for a site: its REST key and the Application Password."""
     return {
-        "consumer_key": creds.consumer_key,
-        "consumer_secret": creds.consumer_secret,
-        "app_user": creds.app_user,
-        "app_password": creds.app_password,
+        name: getattr(creds, name) for name in ("consumer_key", "consumer_secret", "app_user", "app_password")
     }
 
 

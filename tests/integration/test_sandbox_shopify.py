@@ -17,6 +17,7 @@ import shopify
 from sandbox.shopify import AppConfig, RunningSandbox, fast_config, start
 from sandbox.shopify.client import AdminGraphQL, GraphQLFailure, SandboxAdmin
 from sandbox.shopify.oauth import query_hmac
+from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +32,7 @@ def running() -> Iterator[RunningSandbox]:
         yield sandbox
 
 
-@pytest.fixture(scope="module")
-def admin(running: RunningSandbox) -> SandboxAdmin:
-    return SandboxAdmin(running.url)
-
-
-@pytest.fixture
-def shop(admin: SandboxAdmin) -> str:
-    name = f"t-{uuid.uuid4().hex[:10]}.myshopify.com"
-    admin.create_shop(name, seed=7, size=6, profile="clean")
-    return name
-
-
-@pytest.fixture
-def gql(running: RunningSandbox, admin: SandboxAdmin, shop: str) -> AdminGraphQL:
-    token = admin.token(shop)["access_token"]
-    return AdminGraphQL(running.url, shop, token)
+admin, shop, gql = shop_fixtures("t", seed=7, size=6, profile="clean")
 
 
 PRODUCTS_PAGE = """
@@ -259,16 +245,20 @@ def test_node_and_nodes_resolve_global_ids(gql: AdminGraphQL, admin: SandboxAdmi
 # --------------------------------------------------------------------------------------------- OAuth
 
 
+def authorize_query(scope: str, redirect_uri: str, state: str) -> dict[str, str]:
+    """The query of the test app's link to the OAuth authorize page."""
+    return {"client_id": KEY, "scope": scope, "redirect_uri": redirect_uri, "state": state}
+
+
 def test_oauth_install_issues_expiring_offline_tokens(
     running: RunningSandbox, admin: SandboxAdmin, shop: str
 ) -> None:
     base = f"{running.url}/{shop}"
-    params = {
-        "client_id": KEY,
-        "scope": "read_products,write_products,read_files,write_files",
-        "redirect_uri": "https://connector.example/auth/callback",
-        "state": "nonce-123",
-    }
+    params = authorize_query(
+        "read_products,write_products,read_files,write_files",
+        "https://connector.example/auth/callback",
+        "nonce-123",
+    )
     resp = requests.get(f"{base}/admin/oauth/authorize", params=params, allow_redirects=False, timeout=10)
     assert resp.status_code == 302
     location = urlsplit(resp.headers["Location"])
@@ -300,12 +290,7 @@ def test_oauth_authorize_rejects_unknown_apps_scopes_and_redirects(
     running: RunningSandbox, shop: str
 ) -> None:
     url = f"{running.url}/{shop}/admin/oauth/authorize"
-    good = {
-        "client_id": KEY,
-        "scope": "read_products",
-        "redirect_uri": "https://connector.example/cb",
-        "state": "s",
-    }
+    good = authorize_query("read_products", "https://connector.example/cb", "s")
     for change in (
         {"client_id": "unknown"},
         {"scope": "read_everything"},

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from sandbox.shopify.client import (
     upload_image,
     wait_for_media,
 )
+from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -56,21 +56,7 @@ def running(sink: WebhookSink) -> Iterator[Any]:
         yield sandbox
 
 
-@pytest.fixture(scope="module")
-def admin(running: Any) -> SandboxAdmin:
-    return SandboxAdmin(running.url)
-
-
-@pytest.fixture
-def shop(admin: SandboxAdmin) -> str:
-    name = f"w-{uuid.uuid4().hex[:10]}.myshopify.com"
-    admin.create_shop(name, seed=5, size=8, profile="clean")
-    return name
-
-
-@pytest.fixture
-def gql(running: Any, admin: SandboxAdmin, shop: str) -> AdminGraphQL:
-    return AdminGraphQL(running.url, shop, admin.token(shop)["access_token"])
+admin, shop, gql = shop_fixtures("w", seed=5, size=8, profile="clean")
 
 
 def from_shop(sink: WebhookSink, shop: str, topic: str, count: int = 1) -> list[Received]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from sandbox.shopify.client import (
     wait_for_media,
 )
 from sandbox.shopify.media import seed_dimensions
+from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -60,21 +60,7 @@ def running() -> Iterator[Any]:
         yield sandbox
 
 
-@pytest.fixture(scope="module")
-def admin(running: Any) -> SandboxAdmin:
-    return SandboxAdmin(running.url)
-
-
-@pytest.fixture
-def shop(admin: SandboxAdmin) -> str:
-    name = f"m-{uuid.uuid4().hex[:10]}.myshopify.com"
-    admin.create_shop(name, seed=3, size=40, profile="mixed")
-    return name
-
-
-@pytest.fixture
-def gql(running: Any, admin: SandboxAdmin, shop: str) -> AdminGraphQL:
-    return AdminGraphQL(running.url, shop, admin.token(shop)["access_token"])
+admin, shop, gql = shop_fixtures("m", seed=3, size=40, profile="mixed")
 
 
 def product_with_variant_image(admin: SandboxAdmin, shop: str) -> dict[str, Any]:

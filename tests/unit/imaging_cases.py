@@ -74,6 +74,30 @@ def _shaded(
     return np.repeat(np.array(colour, float)[None, None, :] * light, size[1], axis=0)
 
 
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class _Look:
+    """A studio photo's lighting: backdrop gradient, subject colour, the subject's span in px, gloss."""
+
+    top: RGB
+    bottom: RGB
+    colour: RGB
+    span: tuple[int, int]
+    gloss: float
+
+
+def _studio(
+    name: str, expect: str, seed: int, draw: Callable[[ImageDraw.ImageDraw, int], None], look: _Look
+) -> Case:
+    """The shaded subject ``draw`` outlines, on a studio backdrop lit as ``look`` says."""
+    mask = _canvas_mask(draw)
+    background = _gradient(SIZE, look.top, look.bottom)
+    subject = _shaded(SIZE, look.colour, look.span[0] / 512, look.span[1] / 512, look.gloss)
+    return Case(name, _compose(background, subject, mask, seed), mask, expect)
+
+
 def easy(seed: int = 0) -> Case:
     """A saturated red mug-like shape on a light studio gradient (a correct cut should pass)."""
 
@@ -81,10 +105,8 @@ def easy(seed: int = 0) -> Case:
         d.rounded_rectangle([150 * s, 110 * s, 340 * s, 410 * s], radius=30 * s, fill=255)
         d.ellipse([300 * s, 190 * s, 400 * s, 330 * s], outline=255, width=26 * s)
 
-    mask = _canvas_mask(draw)
-    background = _gradient(SIZE, (236, 236, 240), (212, 212, 218))
-    subject = _shaded(SIZE, (196, 38, 44), 150 / 512, 400 / 512, 0.3)
-    return Case("easy", _compose(background, subject, mask, seed), mask, "ok")
+    look = _Look((236, 236, 240), (212, 212, 218), (196, 38, 44), (150, 400), 0.3)
+    return _studio("easy", "ok", seed, draw, look)
 
 
 def dark_on_dark(seed: int = 0) -> Case:
@@ -94,10 +116,8 @@ def dark_on_dark(seed: int = 0) -> Case:
         d.rounded_rectangle([190 * s, 170 * s, 320 * s, 440 * s], radius=24 * s, fill=255)
         d.rectangle([232 * s, 80 * s, 278 * s, 180 * s], fill=255)
 
-    mask = _canvas_mask(draw)
-    background = _gradient(SIZE, (34, 34, 37), (26, 26, 28))
-    subject = _shaded(SIZE, (36, 36, 40), 190 / 512, 320 / 512, 0.15)
-    return Case("dark-on-dark", _compose(background, subject, mask, seed), mask, "hard")
+    look = _Look((34, 34, 37), (26, 26, 28), (36, 36, 40), (190, 320), 0.15)
+    return _studio("dark-on-dark", "hard", seed, draw, look)
 
 
 def reflective(seed: int = 0) -> Case:
@@ -126,10 +146,8 @@ def fine_detail(seed: int = 0) -> Case:
             half = 12 + k * 13
             d.ellipse([(256 - half) * s, 60 * s, (256 + half) * s, 340 * s], outline=255, width=max(1, s))
 
-    mask = _canvas_mask(draw)
-    background = _gradient(SIZE, (232, 230, 226), (214, 210, 204))
-    subject = _shaded(SIZE, (120, 110, 100), 140 / 512, 372 / 512, 0.2)
-    return Case("fine-detail", _compose(background, subject, mask, seed), mask, "hard")
+    look = _Look((232, 230, 226), (214, 210, 204), (120, 110, 100), (140, 372), 0.2)
+    return _studio("fine-detail", "hard", seed, draw, look)
 
 
 def lace(seed: int = 0) -> Case:
@@ -142,10 +160,8 @@ def lace(seed: int = 0) -> Case:
                 if (cx - 256) ** 2 + (cy - 256) ** 2 < 140**2:
                     d.ellipse([(cx - 7) * s, (cy - 7) * s, (cx + 7) * s, (cy + 7) * s], fill=0)
 
-    mask = _canvas_mask(draw)
-    background = _gradient(SIZE, (70, 96, 140), (60, 84, 124))
-    subject = _shaded(SIZE, (238, 232, 220), 96 / 512, 416 / 512, 0.05)
-    return Case("lace", _compose(background, subject, mask, seed), mask, "hard")
+    look = _Look((70, 96, 140), (60, 84, 124), (238, 232, 220), (96, 416), 0.05)
+    return _studio("lace", "hard", seed, draw, look)
 
 
 HARD_CASES = (dark_on_dark, reflective, fine_detail, lace)

@@ -32,28 +32,30 @@ def _edge_agreement(image: Image.Image, mask: Image.Image) -> float:
 
 
 def test_kinds_cover_the_catalog_cases() -> None:
-    required = {
-        "on-white",
-        "studio-grey",
-        "lifestyle",
-        "dark-on-dark",
-        "reflective",
-        "fine-detail",
-        "transparent-png",
-        "tiny",
-        "huge",
-        "cmyk-jpeg",
-        "exif-rotated",
-        "palette-png",
-        "16bit-png",
-        "animated-gif",
-        "webp",
-        "broken-truncated",
-        "broken-html",
-        "zero-byte",
-        "svg",
+    """Each case a real catalog holds is a kind, served with the right extension and expectation."""
+    cases = {
+        "on-white": ("jpg", "ok"),
+        "studio-grey": ("jpg", "ok"),
+        "lifestyle": ("jpg", "review"),
+        "dark-on-dark": ("jpg", "hard"),
+        "reflective": ("jpg", "hard"),
+        "fine-detail": ("jpg", "hard"),
+        "transparent-png": ("png", "ok"),
+        "tiny": ("jpg", "hard"),
+        "huge": ("jpg", "ok"),
+        "cmyk-jpeg": ("jpg", "ok"),
+        "exif-rotated": ("jpg", "ok"),
+        "palette-png": ("png", "ok"),
+        "16bit-png": ("png", "ok"),
+        "animated-gif": ("gif", "ok"),
+        "webp": ("webp", "ok"),
+        "broken-truncated": ("jpg", "refuse"),
+        "broken-html": ("jpg", "refuse"),
+        "zero-byte": ("jpg", "refuse"),
+        "svg": ("svg", "refuse"),
     }
-    assert required <= set(photos.KINDS)
+    assert set(cases) <= set(photos.KINDS)
+    assert {kind: (photos.extension(kind), photos.expectation(kind)) for kind in cases} == cases
 
 
 @pytest.mark.parametrize("kind", [k for k in photos.KINDS if k != "huge"])
