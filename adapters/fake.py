@@ -202,6 +202,7 @@ class FakeApp:
     """PlatformApp for fake shops: an HMAC over the body, shops kept in this object."""
 
     name: ClassVar[str] = "fake"
+    max_image_side: ClassVar[int | None] = None
 
     def __init__(self, secret: str = "fake-secret") -> None:
         self.secret = secret

@@ -24,6 +24,8 @@ from connector.models import Image, ImageStatus, ImageVersion, Operation, Versio
 from connector.services import Services
 from connector.sync import sync_store
 from tests.conftest import base_env
+from tests.e2e.sandbox_support import num as num
+from tests.e2e.sandbox_support import sandbox_admin as sandbox_admin
 
 
 @contextmanager
@@ -55,18 +57,6 @@ def install_quietly(
         for image in s.scalars(select(Image).where(Image.store_id == store_id)):
             image.status = ImageStatus.SKIPPED.value
     return store_id
-
-
-def sandbox_admin(stack: DevStack, method: str, path: str, **kw: Any) -> Any:
-    """Call the Shopify sandbox's admin routes (``/__sandbox``...); the decoded JSON answer."""
-    answer = requests.request(method, f"{stack.shopify.url}/__sandbox{path}", timeout=30, **kw)
-    assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text[:300]}"
-    return answer.json()
-
-
-def num(gid: str) -> str:
-    """The numeric tail of a Shopify global id (what the sandbox admin paths take)."""
-    return gid.rsplit("/", 1)[-1]
 
 
 def product_view(stack: DevStack, shop: str, product_gid: str) -> dict[str, Any]:

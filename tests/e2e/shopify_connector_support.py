@@ -26,21 +26,11 @@ from connector.errors import ConnectorError
 from connector.models import Image, Job, Product, Store
 from connector.services import Services
 from connector.settings import PROJECT_ROOT
+from tests.e2e.sandbox_support import num as num
+from tests.e2e.sandbox_support import sandbox_admin as sandbox_admin
 
 #: The sandbox emulates Shopify's leaky bucket; syncs that are not about throttling lift it.
 UNTHROTTLED = 1_000_000.0
-
-
-def sandbox_admin(stack: DevStack, method: str, path: str, **kw: Any) -> Any:
-    """Call the Shopify sandbox's admin routes (``/__sandbox``...); the decoded JSON answer."""
-    answer = requests.request(method, f"{stack.shopify.url}/__sandbox{path}", timeout=60, **kw)
-    assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text[:300]}"
-    return answer.json()
-
-
-def num(gid: str) -> str:
-    """The numeric tail of a Shopify global id (what the sandbox admin paths take)."""
-    return gid.rsplit("/", 1)[-1]
 
 
 def consent_callback(stack: DevStack, browser: requests.Session, shop: str) -> str:
