@@ -26,9 +26,9 @@ from connector.settings import Settings, get_settings
 
 def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
     """The platforms this service speaks, configured from settings."""
-    from adapters.woocommerce import WooCommerceApp
-
     from adapters.shopify import ShopifyApp, ShopifyConfig
+    from adapters.woocommerce import WooCommerceApp
+    from connector.throttle import SharedBuckets
 
     shopify = ShopifyApp(
         ShopifyConfig(
@@ -39,7 +39,8 @@ def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
             scopes=settings.shopify_scopes,
             timeout=settings.http_timeout,
             bulk_threshold=settings.shopify_bulk_threshold,
-        )
+        ),
+        bucket_factory=SharedBuckets(settings),  # Shopify's bucket is per app and shop: share it
     )
     woo = WooCommerceApp(app_name=settings.woo_app_name, timeout=settings.http_timeout)
     return {shopify.name: shopify, woo.name: woo}

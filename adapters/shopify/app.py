@@ -11,6 +11,7 @@ from adapters.shopify.auth import OAuth
 from adapters.shopify.client import ShopifyClient
 from adapters.shopify.config import ShopifyConfig
 from adapters.shopify.http import Runtime, retry_policy
+from adapters.shopify.throttle import BucketFactory, LocalBuckets
 
 
 class ShopifyApp:
@@ -20,9 +21,20 @@ class ShopifyApp:
     #: Shopify keeps an uploaded original as it is (up to 25 megapixels) and resizes on the CDN.
     max_image_side: ClassVar[int | None] = None
 
-    def __init__(self, config: ShopifyConfig, runtime: Runtime | None = None) -> None:
+    def __init__(
+        self,
+        config: ShopifyConfig,
+        runtime: Runtime | None = None,
+        bucket_factory: BucketFactory | None = None,
+    ) -> None:
+        """``bucket_factory`` gives each shop's cost bucket; by default one per shop in this process.
+
+        A deployment with many worker processes passes buckets they all share, since Shopify's
+        bucket is per app and shop.
+        """
         self.config = config
         self.runtime = runtime or Runtime()
+        self.bucket_factory: BucketFactory = bucket_factory or LocalBuckets(self.runtime.monotonic)
         retry = retry_policy(config, self.runtime)
         self.oauth = OAuth(config, self.runtime.new_session(), retry, self.runtime.clock)
 
@@ -53,4 +65,6 @@ class ShopifyApp:
         self, shop: str, credentials: Mapping[str, Any], on_credentials: CredentialsSaver | None = None
     ) -> ShopifyClient:
         """A client for one installed shop; ``on_credentials`` receives rotated tokens."""
-        return ShopifyClient(self.config, shop, credentials, on_credentials, self.runtime)
+        return ShopifyClient(
+            self.config, shop, credentials, on_credentials, self.runtime, self.bucket_factory
+        )

@@ -29,6 +29,7 @@ from adapters.shopify.cost import estimate_cost
 from adapters.shopify.graphql import AdminGraphQL
 from adapters.shopify.http import Runtime, retry_policy, send, transport_error
 from adapters.shopify.ids import product_gid
+from adapters.shopify.throttle import BucketFactory
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from adapters.shopify.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError, TransientError
@@ -61,7 +62,9 @@ class ShopifyClient:
         credentials: Mapping[str, Any],
         on_credentials: CredentialsSaver | None = None,
         runtime: Runtime | None = None,
+        buckets: BucketFactory | None = None,
     ) -> None:
+        """``buckets`` gives the shop's cost bucket (default: one of this client's own)."""
         self.config = config
         self.shop = sanitize_shop(shop)
         self.runtime = runtime or Runtime()
@@ -76,6 +79,7 @@ class ShopifyClient:
             self.retry,
             config.timeout,
             self.runtime.monotonic,
+            buckets(self.shop) if buckets is not None else None,
         )
 
     @property

@@ -1,9 +1,11 @@
 """The GraphQL Admin API client of one shop: cost-aware throttling, retries, error mapping.
 
-Before each request it waits until the (locally tracked) cost bucket holds the request's
-requested cost; a THROTTLED answer, a 429, a 5xx, a reset or a timeout is retried with
-exponential backoff and jitter a bounded number of times; a 401 refreshes the token once.
-GraphQL errors become :mod:`connector.errors` classes.
+Before each request it reserves the request's requested cost in the shop's cost bucket
+(:mod:`adapters.shopify.throttle`; in-process, or shared by every worker), waiting until the
+bucket holds it, and settles the reservation with the answer's report.  A THROTTLED answer,
+a 429, a 5xx, a reset or a timeout is retried with exponential backoff and jitter a bounded
+number of times; a 401 refreshes the token once.  GraphQL errors become
+:mod:`connector.errors` classes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import requests
 from adapters.shopify.auth import REINSTALL_HINT, TokenKeeper
 from adapters.shopify.cost import estimate_cost
 from adapters.shopify.http import RetryPolicy, error_for_response, transport_error
-from adapters.shopify.throttle import CostBucket, ThrottleStatus
+from adapters.shopify.throttle import Bucket, CostBucket, CostReport, Reservation
 from connector.errors import (
     AuthError,
     ConnectorError,
@@ -54,6 +56,7 @@ class AdminGraphQL:
         retry: RetryPolicy,
         timeout: float,
         monotonic: Callable[[], float] = time.monotonic,
+        bucket: Bucket | None = None,
     ) -> None:
         self.url = url
         self.tokens = tokens
@@ -61,7 +64,7 @@ class AdminGraphQL:
         self.retry = retry
         self.timeout = timeout
         self.monotonic = monotonic
-        self.bucket = CostBucket()
+        self.bucket: Bucket = bucket if bucket is not None else CostBucket(monotonic)
         self.stats = GraphQLStats()
         self._requested: dict[str, float] = {}
 
@@ -85,9 +88,13 @@ class AdminGraphQL:
 
         return self.retry.run(attempt)
 
-    def _wait_for_points(self, cost: float) -> None:
-        wait = self.bucket.delay_for(cost, self.monotonic())
-        if wait > 0:
+    def _reserve(self, cost: float) -> Reservation:
+        """Wait until the bucket grants ``cost`` points; the granted reservation."""
+        while True:
+            reservation = self.bucket.reserve(cost)
+            if reservation.granted:
+                return reservation
+            wait = max(reservation.wait, 0.001)
             self.stats.waited += wait
             self.retry.sleep(wait)
 
@@ -104,9 +111,27 @@ class AdminGraphQL:
             raise transport_error(exc, "Shopify GraphQL request") from exc
 
     def _send(self, document: str, payload: Mapping[str, Any], cost: float) -> dict[str, Any]:
-        self._wait_for_points(cost)
         token = self.tokens.access_token()
-        self.bucket.spend(cost, self.monotonic())
+        reservation = self._reserve(cost)
+        report: CostReport | None = None
+        try:
+            body = self._exchange(payload, token)
+            extensions = body.get("extensions") or {}
+            report = CostReport.from_extensions(extensions)
+        finally:
+            self.bucket.settle(reservation, report)
+        requested = (extensions.get("cost") or {}).get("requestedQueryCost")
+        if isinstance(requested, int | float):
+            self._requested[document] = float(requested)
+        if body.get("errors"):
+            raise self._error(body["errors"], float(requested or cost))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise PlatformError("Shopify answered without data", hint="check the API version")
+        return data
+
+    def _exchange(self, payload: Mapping[str, Any], token: str) -> dict[str, Any]:
+        """POST the document (refreshing a rejected token once); the decoded JSON body."""
         response = self._post(payload, token)
         if response.status_code == 401:
             self.stats.refreshes += 1
@@ -129,26 +154,14 @@ class AdminGraphQL:
             ) from exc
         if not isinstance(body, dict):
             raise TransientError("Shopify answered with an unexpected JSON shape", hint="try again")
-        extensions = body.get("extensions") or {}
-        status = ThrottleStatus.from_extensions(extensions)
-        if status is not None:
-            self.bucket.observe(status, self.monotonic())
-        requested = (extensions.get("cost") or {}).get("requestedQueryCost")
-        if isinstance(requested, int | float):
-            self._requested[document] = float(requested)
-        if body.get("errors"):
-            raise self._error(body["errors"], float(requested or cost))
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise PlatformError("Shopify answered without data", hint="check the API version")
-        return data
+        return body
 
     def _error(self, errors: list[dict[str, Any]], cost: float) -> ConnectorError:
         codes = {((e.get("extensions") or {}).get("code") or "") for e in errors if isinstance(e, dict)}
         messages = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict)) or str(errors)
         if "THROTTLED" in codes:
             self.stats.throttled += 1
-            wait = self.bucket.delay_for(cost, self.monotonic())
+            wait = self.bucket.delay_for(cost)
             return RateLimited(f"Shopify throttled the request: {messages}", retry_after=wait or None)
         if "ACCESS_DENIED" in codes:
             return AuthError(
