@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from PIL import Image as PILImage
+from sqlalchemy.orm import Session
 
 from connector.blobs import sha256
 from connector.models import Image, ImageStatus, ImageVersion, VersionKind, VersionState
@@ -20,6 +21,27 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
     return buf.getvalue()
 
 
+def add_result(
+    session: Session, image_id: int, data: bytes, source_hash: str, run_id: int | None = None, why: str = ""
+) -> int:
+    """Record an approved, QA-passed result with these bytes for an image; its version id."""
+    version = ImageVersion(
+        image_id=image_id,
+        run_id=run_id,
+        kind=VersionKind.RESULT.value,
+        state=VersionState.APPROVED.value,
+        blob_hash=sha256(data),
+        mime="image/png",
+        size_bytes=len(data),
+        source_hash=source_hash,
+        verdict="pass",
+        why=why,
+    )
+    session.add(version)
+    session.flush()
+    return version.id
+
+
 def approved_result(services: Services, image_id: int, data: bytes, run_id: int | None = None) -> int:
     """Back up an image's original and record an approved result with these bytes (no pipeline)."""
     with services.session() as s:
@@ -33,18 +55,5 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         image = s.get(Image, image_id)
         assert image is not None
         record_original(s, image, sha256(original), len(original), run_id)
-        version = ImageVersion(
-            image_id=image_id,
-            run_id=run_id,
-            kind=VersionKind.RESULT.value,
-            state=VersionState.APPROVED.value,
-            blob_hash=sha256(data),
-            mime="image/png",
-            size_bytes=len(data),
-            source_hash=sha256(original),
-            verdict="pass",
-        )
-        s.add(version)
         image.status = ImageStatus.APPROVED.value
-        s.flush()
-        return version.id
+        return add_result(s, image_id, data, sha256(original), run_id)

@@ -3,7 +3,7 @@
 A change schedules one delivery per matching active webhook through the shared :class:`Outbox`,
 ``webhook_delay`` seconds later (WooCommerce runs them from Action Scheduler).  A pending delivery
 for the same webhook and resource absorbs later changes, and the payload is built when it is sent.
-The body is PHP-style JSON (``wp_json_encode``: compact, ``\\/`` and ``\\uXXXX`` escapes), signed
+The body is PHP-style JSON (``wp_json_encode``: compact, ``\\/`` and four-hex-digit ``\\u`` escapes), signed
 with base64 HMAC-SHA256 under the webhook's secret.  A webhook whose deliveries fail
 ``webhook_max_failures`` times in a row is disabled.
 """

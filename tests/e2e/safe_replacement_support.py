@@ -18,14 +18,14 @@ from PIL import Image as PILImage
 from rq import Queue
 from sqlalchemy import select
 
-from connector.blobs import sha256
 from connector.devstack import DevStack
-from connector.models import Image, ImageStatus, ImageVersion, Operation, VersionKind, VersionState
+from connector.models import Image, ImageStatus, ImageVersion, Operation
 from connector.services import Services
 from connector.sync import sync_store
 from tests.conftest import base_env
 from tests.e2e.sandbox_support import num as num
 from tests.e2e.sandbox_support import sandbox_admin as sandbox_admin
+from tests.helpers import add_result
 
 
 @contextmanager
@@ -131,20 +131,7 @@ def another_result(services: Services, image_id: int, data: bytes) -> int:
         assert image is not None and image.original_version_id is not None
         original = s.get(ImageVersion, image.original_version_id)
         assert original is not None
-        version = ImageVersion(
-            image_id=image_id,
-            kind=VersionKind.RESULT.value,
-            state=VersionState.APPROVED.value,
-            blob_hash=sha256(data),
-            mime="image/png",
-            size_bytes=len(data),
-            source_hash=original.blob_hash,
-            verdict="pass",
-            why="e2e: another result",
-        )
-        s.add(version)
-        s.flush()
-        return version.id
+        return add_result(s, image_id, data, original.blob_hash, why="e2e: another result")
 
 
 def images_by_product(services: Services, store_id: int) -> list[list[Image]]:
