@@ -23,7 +23,7 @@ import requests
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from connector.errors import ConnectorError
-from connector.queue import embedded_redis_url, stop_embedded_redis
+from connector.queue import embedded_redis_url
 from connector.services import Services, set_services
 from connector.settings import Settings
 from connector.stores import find_store
@@ -69,8 +69,7 @@ class DevStack:
             SHOPIFY_BASE_URL_TEMPLATE=f"{self.shopify.url}/{{shop}}",
         )
         settings = Settings.from_env(self.env)
-        self.embedded_redis = not settings.redis_url
-        if self.embedded_redis:
+        if not settings.redis_url:
             self.env["REDIS_URL"] = embedded_redis_url(settings)
         self.services = Services(Settings.from_env(self.env))
         self.services.migrate()
@@ -96,8 +95,6 @@ class DevStack:
         for stopper in reversed(self._stoppers):
             stopper.stop()
         set_services(getattr(self, "previous_services", None))
-        if getattr(self, "embedded_redis", False):
-            stop_embedded_redis(self.services.settings)
 
     def __enter__(self) -> DevStack:
         return self.start()

