@@ -10,8 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The product (with its dev tools) and the devkit (emulators, fake platform, dev stack, demo).
+$(VENV)/.installed: pyproject.toml devkit/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./devkit
 	touch $@
 
 install: $(VENV)/.installed

@@ -41,9 +41,8 @@ from benchkit import (
     rss_mib,
     stage_figures,
 )
-
-from connector.devstack import DevStack
 from sandbox.catalog import DEMO_PRODUCTS
+from sandbox.devstack import DevStack
 from sandbox.photos import real_photo
 
 STAGES = ("sync", "process", "publish", "sync_product")

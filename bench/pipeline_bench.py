@@ -27,7 +27,7 @@ from rembg import remove  # noqa: E402
 
 from jobs.imaging import PipelineSettings, RembgCutter, get_cutter, run_pipeline  # noqa: E402
 
-EXAMPLES = ROOT / "sandbox" / "assets" / "rembg-examples"
+EXAMPLES = ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 
 
 def _status(field: str) -> int:

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from benchkit import bench_env, counting_http, machine_summary, peak_rss_mib, rss_mib
+from sandbox.devstack import DevStack
 
-from adapters.base import PlatformApp, RemoteProduct, StoreClient
-from connector.devstack import DevStack
+from connector.port import PlatformApp, RemoteProduct, StoreClient
 
 # ---------------------------------------------------------------------------- instrumentation
 

@@ -21,7 +21,7 @@ from connector.services import Services, get_services
 LAZY_COMMANDS = {
     "try": ("connector.pilot", "try_command"),
     "sandbox": ("sandbox.cli", "sandbox_command"),
-    "demo": ("connector.demo", "demo_command"),
+    "demo": ("sandbox.demo", "demo_command"),
 }
 
 

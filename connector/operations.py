@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import MediaState, StoreClient
 from connector.blobs import sha256
 from connector.errors import ConflictError, ConnectorError, NotFound, TransientError
 from connector.locks import Fence
@@ -41,6 +40,7 @@ from connector.models import (
     VersionState,
     utcnow,
 )
+from connector.port import MediaState, StoreClient
 from connector.services import Services
 
 STEPS = ("backup", "upload", "wait_ready", "attach", "move", "link_variants", "detach", "verify")

@@ -16,10 +16,10 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy.orm import Session
 
-from adapters.base import PlatformApp
 from connector.blobs import BlobStore, open_blob_store
 from connector.db import migrate, session_scope
 from connector.errors import ConfigurationError
+from connector.port import PlatformApp
 from connector.queue import get_queue, redis_connection
 from connector.settings import Settings, get_settings
 

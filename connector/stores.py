@@ -10,10 +10,10 @@ from redis.exceptions import LockError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import StoreClient
 from connector.crypto import decrypt_json, encrypt_json
 from connector.errors import AuthError, NotFound, TransientError
 from connector.models import Store, StoreMode, utcnow
+from connector.port import StoreClient
 from connector.services import Services
 
 

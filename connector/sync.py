@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import RemoteProduct
 from connector.models import (
     Image,
     ImageStatus,
@@ -28,6 +27,7 @@ from connector.models import (
     StoreMode,
     utcnow,
 )
+from connector.port import RemoteProduct
 from connector.services import Services
 from connector.stores import get_store, open_client
 

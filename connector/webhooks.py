@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from adapters.base import WebhookEvent, WebhookTopic
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
 from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
+from connector.port import WebhookEvent, WebhookTopic
 from connector.services import Services, get_services
 from connector.stores import credentials_of, find_store, mark_uninstalled
 from connector.sync import mark_product_deleted, store_accepts_work

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox.fake_platform import FakeApp
 
-from adapters.fake import FakeApp
 from connector.crypto import new_key
 from connector.services import Services, set_services
 from connector.settings import PROJECT_ROOT, Settings
 
-ASSETS = PROJECT_ROOT / "sandbox" / "assets"
+ASSETS = PROJECT_ROOT / "devkit" / "sandbox" / "assets"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, request
-
 from sandbox.common import serve
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from adapters.base import CredentialsSaver, InstallResult, WebhookEvent
 from adapters.shopify import webhooks
 from adapters.shopify.auth import OAuth
 from adapters.shopify.client import ShopifyClient
 from adapters.shopify.config import ShopifyConfig
 from adapters.shopify.http import Runtime, retry_policy
 from adapters.shopify.throttle import BucketFactory, LocalBuckets
+from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 
 class ShopifyApp:

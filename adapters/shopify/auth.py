@@ -25,10 +25,10 @@ import shopify
 from shopify.api_access import ApiAccess, ApiAccessError
 from shopify.utils.shop_url import sanitize_shop_domain
 
-from adapters.base import CredentialsSaver, SharedCredentials
 from adapters.shopify.config import ShopifyConfig
 from adapters.shopify.http import RetryPolicy, send
 from connector.errors import AuthError, ConnectorError, TransientError
+from connector.port import CredentialsSaver, SharedCredentials
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 REINSTALL_HINT = "open the app from the Shopify admin to install it again"
@@ -186,7 +186,7 @@ class OAuth:
 class TokenKeeper:
     """Hands out a valid access token for one shop, refreshing (and rotating) as needed.
 
-    With a :class:`~adapters.base.SharedCredentials` saver the refresh runs under the store's
+    With a :class:`~connector.port.SharedCredentials` saver the refresh runs under the store's
     refresh lock and re-reads the stored credentials first: when another process rotated them
     meanwhile, those are adopted and the (already used) refresh token is not presented again.
     """

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from adapters.base import MediaState, RemoteImage, RemoteProduct
 from adapters.shopify.ids import gid_type
+from connector.port import MediaState, RemoteImage, RemoteProduct
 
 
 def filename_from_url(url: str | None) -> str | None:

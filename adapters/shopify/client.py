@@ -14,7 +14,6 @@ from typing import IO, Any, ClassVar
 
 import requests
 
-from adapters.base import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
 from adapters.shopify import documents as docs
 from adapters.shopify.auth import OAuth, TokenKeeper, sanitize_shop
 from adapters.shopify.catalog import (
@@ -33,6 +32,7 @@ from adapters.shopify.throttle import BucketFactory
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from adapters.shopify.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError, TransientError
+from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
 
 #: Shopify accepts at most this many items in one input list.
 MAX_INPUT_ITEMS = 250

@@ -7,11 +7,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import WebhookEvent, WebhookTopic
 from adapters.shopify.auth import SHOP_DOMAIN
 from adapters.shopify.ids import product_gid
 from adapters.signing import body_signature, header, signature_matches
 from connector.errors import WebhookRejected
+from connector.port import WebhookEvent, WebhookTopic
 
 #: Shopify topic (as in X-Shopify-Topic) → the platform-neutral topic.
 TOPICS: dict[str, WebhookTopic] = {

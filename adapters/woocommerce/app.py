@@ -16,13 +16,13 @@ from urllib.parse import urlencode
 
 import requests
 
-from adapters.base import CredentialsSaver, InstallResult, WebhookEvent
 from adapters.woocommerce import app_passwords, webhooks
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
 from adapters.woocommerce.urls import normalize_shop, origin, with_query
 from connector.errors import AuthError, ConnectorError, TransientError
+from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 REQUIRED_KEYS = ("key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions")
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.base import MediaState, RemoteImage, RemoteProduct
 from adapters.woocommerce.urls import basename
+from connector.port import MediaState, RemoteImage, RemoteProduct
 
 
 def parse_gmt(value: Any) -> datetime | None:

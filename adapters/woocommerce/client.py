@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import requests
 from woocommerce import API
 
-from adapters.base import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
 from adapters.woocommerce.catalog import gmt_param, image_ids, to_remote
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy, checked, json_of, transport_error
 from adapters.woocommerce.urls import file_stem, normalize_shop, wp_file_name
 from adapters.woocommerce.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError
+from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
 
 BATCH_LIMIT = 100
 

@@ -16,10 +16,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import WebhookEvent, WebhookTopic
 from adapters.signing import body_signature, header, signature_matches
 from adapters.woocommerce.urls import normalize_shop
 from connector.errors import ConnectorError, WebhookRejected
+from connector.port import WebhookEvent, WebhookTopic
 
 PLATFORM = "woocommerce"
 TOPICS: dict[str, WebhookTopic] = {

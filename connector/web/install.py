@@ -11,8 +11,8 @@ import secrets
 
 from flask import Blueprint, redirect, request, session, url_for
 
-from adapters.base import followup_consent
 from connector.errors import AuthError
+from connector.port import followup_consent
 from connector.services import Services
 from connector.stores import add_credentials, get_store, open_client, save_install
 from connector.web.context import services

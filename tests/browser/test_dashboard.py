@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 from rq import SimpleWorker
+from sandbox.common.serve import Served, serve
+from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
 
-from adapters.fake import FakeApp
 from connector.models import Image, ImageStatus, ImageVersion
 from connector.publish import publish_version
 from connector.services import Services, set_services
 from connector.stores import save_install
 from connector.sync import sync_store
 from connector.web import create_app
-from sandbox.common.serve import Served, serve
 from tests.conftest import make_services
 from tests.helpers import approved_result, png
 

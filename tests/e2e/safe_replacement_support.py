@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import requests
 from PIL import Image as PILImage
 from rq import Queue
+from sandbox.devstack import DevStack
 from sqlalchemy import select
 
-from connector.devstack import DevStack
 from connector.models import Image, ImageStatus, ImageVersion, Operation
 from connector.services import Services
 from connector.sync import sync_store

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-
-from connector.devstack import DevStack
+from sandbox.devstack import DevStack
 
 
 def sandbox_admin(stack: DevStack, method: str, path: str, **kw: Any) -> Any:

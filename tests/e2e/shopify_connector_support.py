@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
+from sandbox.devstack import DevStack
 from sqlalchemy import select
 
-from connector.devstack import DevStack
 from connector.errors import ConnectorError
 from connector.models import Image, Job, Product, Store
 from connector.services import Services

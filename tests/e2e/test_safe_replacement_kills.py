@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sandbox.devstack import DevStack
 
 from connector import actions
 from connector.blobs import sha256
-from connector.devstack import DevStack
 from connector.models import Image, ImageStatus, Operation, OperationState
 from connector.operations import STEPS
 from jobs.tasks import publish_version_job

@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sandbox import photos
+from sandbox.devstack import DevStack
 from sqlalchemy import select
 
 from connector import actions
 from connector.blobs import sha256
-from connector.devstack import DevStack
 from connector.models import Image, ImageStatus, ImageVersion, VersionKind, VersionState
 from connector.publish import publish_version, rollback_image
 from connector.rollback import interleave_by_product, rollback_targets
 from connector.runs import start_run
-from sandbox import photos
 from tests.e2e.safe_replacement_support import (
     another_result,
     file_uploads,

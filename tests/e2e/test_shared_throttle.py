@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from rq import Worker
 from rq.job import Job as RqJob
+from sandbox.devstack import DevStack
 from sqlalchemy import select
 
 from connector import actions
-from connector.devstack import DevStack
 from connector.models import Job
 from tests.conftest import base_env
 from tests.e2e.shopify_connector_support import (

@@ -23,13 +23,13 @@ import pytest
 import requests
 from flask import Flask, request
 from PIL import Image
+from sandbox.common.serve import Served, serve
+from sandbox.shopify import AppConfig, RunningSandbox, ShopSeed, fast_config, start
 
-from adapters.base import MediaState, RemoteProduct, WebhookTopic
 from adapters.shopify import ShopifyApp, ShopifyClient, ShopifyConfig
 from adapters.shopify.auth import credentials_from_token_response
 from connector.errors import AuthError, TransientError, WebhookRejected
-from sandbox.common.serve import Served, serve
-from sandbox.shopify import AppConfig, RunningSandbox, ShopSeed, fast_config, start
+from connector.port import MediaState, RemoteProduct, WebhookTopic
 
 pytestmark = pytest.mark.e2e
 

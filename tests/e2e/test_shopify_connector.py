@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 import requests
+from sandbox.devstack import SHOPIFY_APP_KEY, DevStack
 from sqlalchemy import select
 
 from connector import actions
 from connector.crypto import decrypt_json
-from connector.devstack import SHOPIFY_APP_KEY, DevStack
 from connector.models import Image, Store
 from connector.settings import PROJECT_ROOT
 from connector.stores import StoredCredentials

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 import requests
+from sandbox.devstack import SHOPIFY_APP_KEY, SHOPIFY_APP_SECRET, DevStack
 from sqlalchemy import func, select
 
 from connector import actions
-from connector.devstack import SHOPIFY_APP_KEY, SHOPIFY_APP_SECRET, DevStack
 from connector.models import (
     Base,
     Image,
@@ -52,7 +52,7 @@ from tests.e2e.shopify_connector_support import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SHOP = "webhook-shop.myshopify.com"
-EXAMPLES = PROJECT_ROOT / "sandbox" / "assets" / "rembg-examples"
+EXAMPLES = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 #: photos the default preset passes, so auto mode publishes each of them
 PHOTOS = ("car-3", "animal-2", "car-2")
 

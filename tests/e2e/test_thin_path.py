@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox.devstack import DevStack
 from sqlalchemy import select
 
 from connector import actions
-from connector.devstack import DevStack
 from connector.models import Image, ImageVersion, Operation, Product
 from tests.conftest import _postgres_database, _real_redis, base_env
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
 
-from adapters.base import MediaState, StoreClient, WebhookTopic
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
 from connector.errors import AuthError, NotFound, RateLimited, WebhookRejected
-from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
+from connector.port import MediaState, StoreClient, WebhookTopic
 from tests.woo_support import receiver
 
 pytestmark = pytest.mark.e2e

@@ -22,17 +22,17 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from PIL import Image as PILImage
+from sandbox import photos
+from sandbox.devstack import DevStack
+from sandbox.woocommerce import MerchantBrowser
 from sqlalchemy import func, select
 
 from adapters.woocommerce.config import DEFAULT_APP_ID
 from adapters.woocommerce.webhooks import SUBSCRIBED_TOPICS, sign
 from connector import actions
-from connector.devstack import DevStack
 from connector.errors import ConnectorError
 from connector.models import Image, ImageVersion, Job, Operation, Product, Run, Store, WebhookEventRecord
 from connector.stores import credentials_of
-from sandbox import photos
-from sandbox.woocommerce import MerchantBrowser
 from tests.conftest import base_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

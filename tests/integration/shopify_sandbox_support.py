@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 from sandbox.shopify import RunningSandbox
 from sandbox.shopify.client import AdminGraphQL, SandboxAdmin
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
 
-from adapters.fake import FakeApp
 from connector.cli import main
 from connector.models import Image, Store
 from connector.publish import publish_version

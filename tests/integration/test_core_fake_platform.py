@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sandbox.fake_platform import FakeApp, FakeStore
 from sqlalchemy import select
 
-from adapters.fake import FakeApp, FakeStore
 from connector.blobs import sha256
 from connector.errors import TransientError
 from connector.locks import product_lock

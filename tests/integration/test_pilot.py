@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
+from sandbox import photos
 
 from connector.pilot import VERDICTS, try_command
 from connector.settings import PROJECT_ROOT, get_settings
-from sandbox import photos
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = PROJECT_ROOT / "sandbox" / "assets" / "rembg-examples"
+EXAMPLES = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 IMAGE_KEYS = {"input", "output", "verdict", "reasons", "scores", "seconds"}
 #: generated kinds whose cut-out the pilot must get right (transparent result ~ true mask)
 EASY = ("studio-grey", "exif-rotated", "16bit-png", "webp", "transparent-png")

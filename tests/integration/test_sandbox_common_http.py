@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 from flask import Flask, request
-
 from sandbox.common import DeliveryCancelled, FaultConfig, FaultInjector, Outbox, serve
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 import shopify
-
 from sandbox.shopify import AppConfig, RunningSandbox, fast_config, start
 from sandbox.shopify.client import AdminGraphQL, GraphQLFailure, SandboxAdmin
 from sandbox.shopify.oauth import query_hmac
+
 from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration

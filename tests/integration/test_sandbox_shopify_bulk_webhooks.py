@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from sandbox.shopify import AppConfig, fast_config, start
 from sandbox.shopify.client import (
     FILE_UPDATE,
@@ -24,6 +23,7 @@ from sandbox.shopify.client import (
     upload_image,
     wait_for_media,
 )
+
 from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration

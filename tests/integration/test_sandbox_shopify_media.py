@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image, ImageOps
-
 from sandbox import catalog, photos
 from sandbox.shopify import fast_config, start
 from sandbox.shopify.client import (
@@ -26,6 +25,7 @@ from sandbox.shopify.client import (
     wait_for_media,
 )
 from sandbox.shopify.media import seed_dimensions
+
 from tests.integration.shopify_sandbox_support import shop_fixtures
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
-from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
 from tests.woo_support import Receiver, receiver
 
 pytestmark = pytest.mark.integration

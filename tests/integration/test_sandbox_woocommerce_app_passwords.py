@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-
 from sandbox.woocommerce import (
     MerchantBrowser,
     RunningWooSandbox,

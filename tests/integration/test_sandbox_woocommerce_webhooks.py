@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
 from woocommerce import API
 
-from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxConfig, serve_sandbox
 from tests.woo_support import Receiver, receiver
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from rq import SimpleWorker
+from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
 
-from adapters.fake import FakeApp
 from connector import actions
 from connector.blobs import sha256
 from connector.models import Image, ImageStatus, ImageVersion, Job
@@ -17,7 +17,7 @@ from connector.stores import save_install
 from connector.web import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EXAMPLES = PROJECT_ROOT / "sandbox" / "assets" / "rembg-examples"
+EXAMPLES = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 
 
 def _drain(services: Services) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from sandbox import photos
 from sandbox.catalog import SeedProduct, build_catalog
 

@@ -16,7 +16,7 @@ from tests.unit import imaging_cases as cases
 
 pytestmark = pytest.mark.unit
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "assets" / "rembg-examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "devkit" / "sandbox" / "assets" / "rembg-examples"
 
 
 @pytest.fixture(autouse=True)

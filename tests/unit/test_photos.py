@@ -8,7 +8,6 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
-
 from sandbox import photos
 
 pytestmark = pytest.mark.unit

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sandbox import photos
 
 from connector.pilot import PilotRun, collect_inputs, process_file, unique_path, write_report
 from jobs.imaging import PipelineSettings
-from sandbox import photos
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sandbox.common.faults import FaultConfig, FaultInjector
 from sandbox.common.outbox import Outbox
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import responses
 
-from adapters.base import MediaState
 from adapters.shopify import ShopifyClient
 from adapters.shopify import documents as docs
 from connector.errors import ConnectorError, NotFound, PlatformError, TransientError
+from connector.port import MediaState
 from tests.unit.shopify_fakes import CONFIG, SHOP, FakeClock, ScriptedGraphQL, credentials
 
 pytestmark = pytest.mark.unit

@@ -19,7 +19,7 @@ from tests.unit.shopify_fakes import CONFIG, SHOP, FakeClock, credentials
 
 pytestmark = pytest.mark.unit
 
-SCHEMA_PATH = PROJECT_ROOT / "sandbox" / "assets" / "shopify" / "admin_schema_2025-01.json.gz"
+SCHEMA_PATH = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "shopify" / "admin_schema_2025-01.json.gz"
 
 
 @lru_cache(maxsize=1)

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from adapters.base import WebhookTopic
 from adapters.shopify import ShopifyApp
 from connector.errors import WebhookRejected
+from connector.port import WebhookTopic
 from tests.unit.shopify_fakes import CONFIG, SHOP
 
 pytestmark = pytest.mark.unit

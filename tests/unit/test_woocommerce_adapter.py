@@ -13,7 +13,6 @@ import pytest
 import requests
 import responses
 
-from adapters.base import WebhookTopic
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
 from adapters.woocommerce.urls import normalize_shop
 from connector.errors import (
@@ -24,6 +23,7 @@ from connector.errors import (
     TransientError,
     WebhookRejected,
 )
+from connector.port import WebhookTopic
 
 pytestmark = pytest.mark.unit
 

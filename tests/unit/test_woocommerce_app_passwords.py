@@ -7,13 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from sandbox.fake_platform import FakeApp
 
-from adapters.base import FollowUpConsent, followup_consent
-from adapters.fake import FakeApp
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooConfig
 from adapters.woocommerce.app_passwords import login_from_callback, password_name
 from adapters.woocommerce.config import DEFAULT_APP_ID
 from connector.errors import AuthError
+from connector.port import FollowUpConsent, followup_consent
 
 pytestmark = pytest.mark.unit
 

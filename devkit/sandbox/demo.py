@@ -18,11 +18,11 @@ import click
 from sqlalchemy import select
 
 from connector import actions
-from connector.devstack import DevStack
 from connector.errors import ConnectorError
 from connector.models import Image, ImageVersion, Product, Store, WebhookEventRecord
 from connector.settings import get_settings, load_env_file
 from connector.webhooks import erase_store
+from sandbox.devstack import DevStack
 
 SHOP = "demo-shop.myshopify.com"
 
@@ -193,7 +193,7 @@ def _report(
     out("next:")
     out("  .venv/bin/connector web        # dashboard on http://127.0.0.1:8000 (history, review, rollback)")
     out(f"  .venv/bin/connector history {SHOP} {platform_id}")
-    out("  .venv/bin/connector try sandbox/assets/rembg-examples   # the workflow on a folder, with a report")
+    out("  .venv/bin/connector try devkit/sandbox/assets/rembg-examples  # the workflow, with a report")
     out("  make test                               # the whole suite")
     if not identical:
         out("ROLLBACK CHECK FAILED: the store does not serve the original bytes")

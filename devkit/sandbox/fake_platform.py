@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from adapters.base import (
+from connector.errors import AuthError, NotFound, WebhookRejected
+from connector.port import (
     CredentialsSaver,
     InstallResult,
     MediaState,
@@ -28,7 +29,6 @@ from adapters.base import (
     WebhookEvent,
     WebhookTopic,
 )
-from connector.errors import AuthError, NotFound, WebhookRejected
 
 
 @dataclass
