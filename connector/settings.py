@@ -51,6 +51,12 @@ class Settings:
     shopify_base_url_template: str
     shopify_scopes: str
     shopify_bulk_threshold: int
+    billing_plan_name: str
+    billing_price_per_image: str  # decimal, in billing_currency, charged per published image
+    billing_capped_amount: str  # the usage line's monthly cap
+    billing_currency: str
+    billing_free_images: int  # images a shop without a plan may publish per calendar month
+    billing_test: bool  # test charges (development stores, sandboxes): nothing is really billed
     woo_app_name: str
     http_timeout: float
     log_level: str
@@ -93,10 +99,17 @@ class Settings:
             lock_ttl=int(e.get("LOCK_TTL", "300")),
             shopify_api_key=e.get("SHOPIFY_API_KEY", ""),
             shopify_api_secret=e.get("SHOPIFY_API_SECRET", ""),
-            shopify_api_version=e.get("SHOPIFY_API_VERSION", "2025-01"),
+            # 2026-10: the newest stable version on 2026-12-03, supported until at least 2027-10
+            shopify_api_version=e.get("SHOPIFY_API_VERSION", "2026-10"),
             shopify_base_url_template=e.get("SHOPIFY_BASE_URL_TEMPLATE", "https://{shop}"),
             shopify_scopes=e.get("SHOPIFY_SCOPES", "read_products,write_products,read_files,write_files"),
             shopify_bulk_threshold=int(e.get("SHOPIFY_BULK_THRESHOLD", "2000")),
+            billing_plan_name=e.get("BILLING_PLAN_NAME", "Per processed image"),
+            billing_price_per_image=e.get("BILLING_PRICE_PER_IMAGE", "0.05"),
+            billing_capped_amount=e.get("BILLING_CAPPED_AMOUNT", "100.00"),
+            billing_currency=e.get("BILLING_CURRENCY", "USD"),
+            billing_free_images=int(e.get("BILLING_FREE_IMAGES", "25")),
+            billing_test=_bool(e.get("BILLING_TEST", "true")),
             woo_app_name=e.get("WOO_APP_NAME", "Image Connector"),
             http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
             log_level=e.get("LOG_LEVEL", "INFO"),

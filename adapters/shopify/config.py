@@ -21,7 +21,7 @@ class ShopifyConfig:
 
     api_key: str = ""
     api_secret: str = ""
-    api_version: str = "2025-01"
+    api_version: str = "2026-10"
     base_url_template: str = "https://{shop}"
     scopes: str = DEFAULT_SCOPES
     timeout: float = 30.0

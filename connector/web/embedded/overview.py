@@ -1,0 +1,103 @@
+"""What the merchant's page shows: catalog status, the review queue, changes to undo, failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.billing import PLAN_REQUIRED, UsageSummary, usage_summary
+from connector.models import Image, ImageStatus, ImageVersion, Product, Run, Store, VersionKind
+from connector.services import Services
+from connector.store_settings import STRICTNESS, store_choices
+
+#: most cards shown per section (the operators' dashboard pages through everything)
+LIMIT = 24
+
+
+@dataclass(frozen=True)
+class Card:
+    """One image slot with the bytes to compare."""
+
+    image: Image
+    product: Product
+    original: str | None  # blob hash
+    result: ImageVersion | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything on the merchant's page."""
+
+    counts: dict[str, int]
+    products: int
+    review: list[Card]
+    changed: list[Card]
+    failed: list[Card]
+    waiting: list[Card]
+    runs: list[Run]
+    settings: dict[str, Any]
+    usage: UsageSummary
+    presets: list[str]
+    models: list[str]
+    strictness: tuple[str, ...]
+
+
+def _cards(s: Session, store_id: int, *statuses: str, plan_wait: bool | None = None) -> list[Card]:
+    query = select(Image).where(Image.store_id == store_id, Image.status.in_(statuses))
+    if plan_wait is not None:
+        waits = Image.failure_code == PLAN_REQUIRED
+        query = query.where(waits if plan_wait else (Image.failure_code.is_(None) | ~waits))
+    cards = []
+    for image in s.scalars(query.order_by(Image.updated_at.desc(), Image.id).limit(LIMIT)):
+        original = s.get(ImageVersion, image.original_version_id) if image.original_version_id else None
+        result = s.scalar(
+            select(ImageVersion)
+            .where(ImageVersion.image_id == image.id, ImageVersion.kind == VersionKind.RESULT.value)
+            .order_by(ImageVersion.id.desc())
+        )
+        product = s.get(Product, image.product_id)
+        assert product is not None
+        cards.append(Card(image, product, original.blob_hash if original else None, result))
+    return cards
+
+
+def _models(services: Services, current: str) -> list[str]:
+    home = services.settings.u2net_home
+    found = {p.stem for p in home.glob("*.onnx")} if home.is_dir() else set()
+    return sorted(found | {current, services.settings.model})
+
+
+def overview(services: Services, store_id: int) -> Overview:
+    """The page's content for one store."""
+    from jobs.imaging.settings import PRESETS
+
+    with services.session() as s:
+        counts = dict(Counter(s.scalars(select(Image.status).where(Image.store_id == store_id))))
+        products = len(list(s.scalars(select(Product.id).where(Product.store_id == store_id, ~Product.deleted))))
+        review = _cards(s, store_id, ImageStatus.REVIEW.value)
+        changed = _cards(s, store_id, ImageStatus.PUBLISHED.value)
+        failed = _cards(s, store_id, ImageStatus.FAILED.value)
+        waiting = _cards(s, store_id, ImageStatus.APPROVED.value, plan_wait=True)
+        runs = list(s.scalars(select(Run).where(Run.store_id == store_id).order_by(Run.id.desc()).limit(8)))
+        store = s.get(Store, store_id)
+        assert store is not None
+        settings = store_choices(store)
+        s.expunge_all()
+    return Overview(
+        counts=counts,
+        products=products,
+        review=review,
+        changed=changed,
+        failed=failed,
+        waiting=waiting,
+        runs=runs,
+        settings=settings,
+        usage=usage_summary(services, store_id),
+        presets=sorted(PRESETS),
+        models=_models(services, str(settings["model"])),
+        strictness=STRICTNESS,
+    )
