@@ -167,7 +167,9 @@ def charge_pending(services: Services, row_id: int) -> str | None:
     """Create the usage record of a pending row on the platform; its id."""
     with services.session() as s:
         row = s.get(BillingUsage, row_id)
-        subscription = s.get(BillingSubscription, row.subscription_id) if row and row.subscription_id else None
+        subscription = (
+            s.get(BillingSubscription, row.subscription_id) if row and row.subscription_id else None
+        )
         if row is None or subscription is None or not subscription.usage_line_id:
             return None
         store_id, line, amount, currency = row.store_id, subscription.usage_line_id, row.amount, row.currency
@@ -222,9 +224,9 @@ def refresh_subscription(services: Services, store_id: int) -> BillingSubscripti
         return None
     active = [sub for sub in client.active_subscriptions() if sub.status == ACTIVE]
     with services.session() as s:
-        for row in s.scalars(select(BillingSubscription).where(BillingSubscription.store_id == store_id)):
-            if row.status == ACTIVE and all(a.id != row.platform_id for a in active):
-                row.status = "CANCELLED"
+        for known in s.scalars(select(BillingSubscription).where(BillingSubscription.store_id == store_id)):
+            if known.status == ACTIVE and all(a.id != known.platform_id for a in active):
+                known.status = "CANCELLED"
         found: BillingSubscription | None = None
         for sub in active:
             row = s.scalar(
@@ -311,7 +313,9 @@ def usage_summary(services: Services, store_id: int) -> UsageSummary:
     period = current_period()
     with services.session() as s:
         rows = list(
-            s.scalars(select(BillingUsage).where(BillingUsage.store_id == store_id, BillingUsage.period == period))
+            s.scalars(
+                select(BillingUsage).where(BillingUsage.store_id == store_id, BillingUsage.period == period)
+            )
         )
         active = active_subscription(s, store_id)
         waiting = int(

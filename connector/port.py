@@ -331,7 +331,8 @@ class BillingPlan:
     @property
     def terms(self) -> str:
         """The usage terms the merchant reads on the confirmation page."""
-        return f"{self.price_per_image} {self.currency} per published image, at most {self.capped_amount} a month"
+        price = f"{self.price_per_image} {self.currency}"
+        return f"{price} per published image, at most {self.capped_amount} {self.currency} a month"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ _SHIFT = {"lenient": 0.5, "standard": 0.0, "strict": -0.25}
 
 def _shifted(pass_at: float, review_at: float, share: float) -> list[float]:
     moved = pass_at + (review_at - pass_at) * share
-    if 0.0 <= min(pass_at, review_at) and max(pass_at, review_at) <= 1.0:
+    if min(pass_at, review_at) >= 0.0 and max(pass_at, review_at) <= 1.0:
         moved = min(1.0, max(0.0, moved))
     return [moved, review_at]
 

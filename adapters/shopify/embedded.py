@@ -23,7 +23,9 @@ from connector.errors import AuthError
 from connector.port import CredentialsSaver, EmbeddedFrame, InstallResult, SessionIdentity
 
 if TYPE_CHECKING:
-    from adapters.shopify.app import ShopifyApp
+    from adapters.shopify.auth import OAuth
+    from adapters.shopify.client import ShopifyClient
+    from adapters.shopify.config import ShopifyConfig
 
 APP_BRIDGE_URL = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 _ADMIN_HOST = re.compile(r"^admin\.shopify\.com/store/[a-z0-9][a-z0-9-]*$")
@@ -48,16 +50,25 @@ def check_host(host: str | None, shop: str) -> None:
 class EmbeddedShopify:
     """Mixed into ShopifyApp: the port's ``EmbeddedApp`` and ``BillingApp``."""
 
-    def embedded_frame(self: ShopifyApp) -> EmbeddedFrame:
+    config: ShopifyConfig
+    oauth: OAuth
+
+    if TYPE_CHECKING:
+
+        def client(
+            self, shop: str, credentials: Mapping[str, Any], on_credentials: CredentialsSaver | None = None
+        ) -> ShopifyClient: ...
+
+    def embedded_frame(self) -> EmbeddedFrame:
         """App Bridge from Shopify's CDN, after the meta tag with the app's API key."""
         return EmbeddedFrame(meta={"shopify-api-key": self.config.api_key}, scripts=(APP_BRIDGE_URL,))
 
-    def frame_ancestors(self: ShopifyApp, shop: str) -> tuple[str, ...]:
+    def frame_ancestors(self, shop: str) -> tuple[str, ...]:
         """The shop's own admin and Shopify's unified admin."""
         parts = urlsplit(self.config.shop_origin(sanitize_shop(shop)))
         return (f"{parts.scheme}://{parts.netloc}", "https://admin.shopify.com")
 
-    def verify_launch(self: ShopifyApp, params: Mapping[str, str]) -> SessionIdentity:
+    def verify_launch(self, params: Mapping[str, str]) -> SessionIdentity:
         """Check ``embedded``, ``shop``, ``host`` and the ``id_token`` of the shop the page is for."""
         if params.get("embedded") != "1":
             raise AuthError("the app was opened outside the Shopify admin", hint=session_token.HINT)
@@ -67,27 +78,27 @@ class EmbeddedShopify:
             session_token.launch_token(params), shop, self.config.api_key, self.config.api_secret
         )
 
-    def launch_token(self: ShopifyApp, params: Mapping[str, str]) -> str:
+    def launch_token(self, params: Mapping[str, str]) -> str:
         """The ``id_token`` launch parameter."""
         return session_token.launch_token(params)
 
-    def verify_session_token(self: ShopifyApp, authorization: str | None) -> SessionIdentity:
+    def verify_session_token(self, authorization: str | None) -> SessionIdentity:
         """Check an ``Authorization: Bearer`` session token."""
         return session_token.verify(authorization, self.config.api_key, self.config.api_secret)
 
-    def install_from_session(self: ShopifyApp, shop: str, token: str) -> InstallResult:
+    def install_from_session(self, shop: str, token: str) -> InstallResult:
         """Token exchange: expiring offline credentials for the shop of a verified session token."""
         domain = sanitize_shop(shop)
         credentials = exchange_session_token(self.oauth, domain, token)
         scopes = tuple(s for s in str(credentials.get("scope") or "").split(",") if s)
         return InstallResult(shop=domain, credentials=credentials, scopes=scopes)
 
-    def admin_app_url(self: ShopifyApp, shop: str) -> str:
+    def admin_app_url(self, shop: str) -> str:
         """The app inside the shop's admin (Shopify forwards it to admin.shopify.com)."""
         return f"{self.config.shop_origin(sanitize_shop(shop))}/admin/apps/{self.config.api_key}"
 
     def billing(
-        self: ShopifyApp,
+        self,
         shop: str,
         credentials: Mapping[str, Any],
         on_credentials: CredentialsSaver | None = None,

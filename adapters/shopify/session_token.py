@@ -27,7 +27,9 @@ HINT = "reload the app from your Shopify admin"
 def verify(authorization: str | None, api_key: str, secret: str) -> SessionIdentity:
     """The identity in an ``Authorization: Bearer <session token>`` header; AuthError when not valid."""
     if not api_key or not secret:
-        raise AuthError("the Shopify app has no API key or secret configured", hint="set SHOPIFY_API_KEY/SECRET")
+        raise AuthError(
+            "the Shopify app has no API key or secret configured", hint="set SHOPIFY_API_KEY/SECRET"
+        )
     try:
         claims = session_token.decode_from_header(authorization or "", api_key, secret)
     except session_token.SessionTokenError as exc:

@@ -29,7 +29,9 @@ APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    env = base_env(tmp_path_factory.mktemp("embedded-browser"), DEFAULT_MODE="review", BILLING_FREE_IMAGES="1")
+    env = base_env(
+        tmp_path_factory.mktemp("embedded-browser"), DEFAULT_MODE="review", BILLING_FREE_IMAGES="1"
+    )
     with DevStack(env) as running:
         deploy_app_config(running)
         running.shopify.sandbox.create_shop(SHOP, seed=3, size=5, profile="demo")
@@ -55,10 +57,16 @@ def card_product(stack: DevStack, image_id: int) -> tuple[str, str | None, str |
             .order_by(ImageVersion.id.desc())
         )
         assert product is not None
-        return product.platform_id, original.blob_hash if original else None, result.blob_hash if result else None
+        return (
+            product.platform_id,
+            original.blob_hash if original else None,
+            result.blob_hash if result else None,
+        )
 
 
-def test_merchant_installs_reviews_subscribes_and_rolls_back(stack: DevStack, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_merchant_installs_reviews_subscribes_and_rolls_back(
+    stack: DevStack, browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context()  # type: ignore[attr-defined]
     # Shopify's CDN is not reachable here: the sandbox's stand-in answers for App Bridge
     bridge = requests.get(f"{stack.shopify.url}/cdn/shopifycloud/app-bridge.js", timeout=30).text
@@ -118,7 +126,7 @@ def test_merchant_installs_reviews_subscribes_and_rolls_back(stack: DevStack, br
     assert app.locator("[data-usage=charged]").inner_text() == "1"
 
     # roll the first product back: the shop serves the original bytes again
-    app.locator(f"[data-section=published] [data-product-id]").first.wait_for()
+    app.locator("[data-section=published] [data-product-id]").first.wait_for()
     with stack.services.session() as s:
         pid = s.get(Image, first).product_id  # type: ignore[union-attr]
     app.locator(f"[data-product-id='{pid}']").click()

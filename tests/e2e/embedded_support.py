@@ -19,7 +19,12 @@ from tests.e2e.sandbox_support import sandbox_admin
 def deploy_app_config(stack: DevStack) -> dict[str, Any]:
     """Deploy the repository's shopify.app.toml to the sandbox, its URLs pointed at this stack (app dev)."""
     toml = (PROJECT_ROOT / "shopify.app.toml").read_text()
-    body = {"toml": toml, "api_secret": SHOPIFY_APP_SECRET, "client_id": SHOPIFY_APP_KEY, "dev_url": stack.web.url}
+    body = {
+        "toml": toml,
+        "api_secret": SHOPIFY_APP_SECRET,
+        "client_id": SHOPIFY_APP_KEY,
+        "dev_url": stack.web.url,
+    }
     return sandbox_admin(stack, "POST", "/apps/config", json=body)
 
 

@@ -8,7 +8,6 @@ import html
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -82,11 +81,20 @@ def held(stack: DevStack) -> int:
     return image_id
 
 
-def test_fresh_shop_installs_by_token_exchange_with_the_configured_webhooks(stack: DevStack, held: int) -> None:
+def test_fresh_shop_installs_by_token_exchange_with_the_configured_webhooks(
+    stack: DevStack, held: int
+) -> None:
     subs = stack.shopify.sandbox.state.shop(SHOP).subscriptions.values()  # type: ignore[union-attr]
-    assert {s.topic for s in subs} == {"PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "APP_UNINSTALLED"}
+    assert {s.topic for s in subs} == {
+        "PRODUCTS_CREATE",
+        "PRODUCTS_UPDATE",
+        "PRODUCTS_DELETE",
+        "APP_UNINSTALLED",
+    }
     assert {s.callback_url for s in subs} == {f"{stack.web.url}/webhooks/shopify"}
-    grants = [t for t in stack.shopify.sandbox.state.tokens.values() if t.shop == SHOP and t.kind == "refresh"]
+    grants = [
+        t for t in stack.shopify.sandbox.state.tokens.values() if t.shop == SHOP and t.kind == "refresh"
+    ]
     assert len(grants) == 1  # one token exchange on the first load
 
 

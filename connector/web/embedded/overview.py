@@ -77,7 +77,9 @@ def overview(services: Services, store_id: int) -> Overview:
 
     with services.session() as s:
         counts = dict(Counter(s.scalars(select(Image.status).where(Image.store_id == store_id))))
-        products = len(list(s.scalars(select(Product.id).where(Product.store_id == store_id, ~Product.deleted))))
+        products = len(
+            list(s.scalars(select(Product.id).where(Product.store_id == store_id, ~Product.deleted)))
+        )
         review = _cards(s, store_id, ImageStatus.REVIEW.value)
         changed = _cards(s, store_id, ImageStatus.PUBLISHED.value)
         failed = _cards(s, store_id, ImageStatus.FAILED.value)

@@ -71,7 +71,11 @@ def app_config_from_toml(text: str, secret: str, dev_url: str | None = None) -> 
 
 
 def deploy(
-    sb: Sandbox, text: str, secret: str | None = None, dev_url: str | None = None, client_id: str | None = None
+    sb: Sandbox,
+    text: str,
+    secret: str | None = None,
+    dev_url: str | None = None,
+    client_id: str | None = None,
 ) -> AppConfig:
     """Register (or update) the app a ``shopify.app.toml`` describes; its secret stays the registered one.
 

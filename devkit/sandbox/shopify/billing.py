@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html import escape
@@ -112,7 +113,8 @@ def confirmation_url(sb: Sandbox, shop: ShopState, sub: AppSubscription) -> str:
     """Where the merchant approves a subscription, on the shop's admin."""
     app = sb.app(sub.app_key)
     sig = signature(app.api_secret if app else "", shop.domain, sub.num)
-    return f"{sb.base_url}/{shop.domain}/admin/charges/{sub.app_key}/{sub.num}/confirm?{urlencode({'signature': sig})}"
+    path = f"/{shop.domain}/admin/charges/{sub.app_key}/{sub.num}/confirm"
+    return f"{sb.base_url}{path}?{urlencode({'signature': sig})}"
 
 
 def _line(ctx: Ctx, spec: dict[str, Any]) -> LineItem | dict[str, Any]:
@@ -239,7 +241,7 @@ def active_subscriptions(ctx: Ctx) -> list[dict[str, Any]]:
     ]
 
 
-BILLING_MUTATIONS = {
+BILLING_MUTATIONS: dict[str, Callable[..., Any]] = {
     "appSubscriptionCreate": app_subscription_create,
     "appUsageRecordCreate": app_usage_record_create,
 }
@@ -264,11 +266,14 @@ def summary(sub: AppSubscription) -> dict[str, Any]:
     }
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Approve subscription</title></head>
-<body><main><h1>Approve subscription</h1><p><strong>{app}</strong> wants to charge {shop}:</p>
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Approve subscription</title></head>
+<body><main><h1>Approve subscription</h1>
+<p><strong>{app}</strong> wants to charge {shop}:</p>
 <dl><dt>Plan</dt><dd>{name}</dd>{lines}</dl>{test}
 <form method="post"><input type="hidden" name="signature" value="{sig}">
-<button name="decision" value="approve">Approve</button> <button name="decision" value="decline">Decline</button>
+<button name="decision" value="approve">Approve</button>
+<button name="decision" value="decline">Decline</button>
 </form></main></body></html>"""
 
 
@@ -295,7 +300,11 @@ def billing_blueprint(sb: Sandbox) -> Blueprint:
         app = sb.app(app_key)
         lines = "".join(
             f"<dt>{'Usage charges' if line.usage else 'Every 30 days'}</dt><dd>"
-            + escape(f"{line.terms} (up to {line.amount} {line.currency} every 30 days)" if line.usage else f"{line.amount} {line.currency}")
+            + escape(
+                f"{line.terms} (up to {line.amount} {line.currency} every 30 days)"
+                if line.usage
+                else f"{line.amount} {line.currency}"
+            )
             + "</dd>"
             for line in sub.lines
         )

@@ -20,6 +20,7 @@ import json
 import secrets
 import time
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -35,9 +36,12 @@ from sandbox.shopify.webhooks import topic_enum
 if TYPE_CHECKING:
     from sandbox.shopify.store import Sandbox
 
-_STYLE = "body{margin:0;font:14px system-ui}nav{background:#1a1a1a;color:#fff;padding:10px 16px}main{padding:0}"
+_STYLE = (
+    "body{margin:0;font:14px system-ui}nav{background:#1a1a1a;color:#fff;padding:10px 16px}main{padding:0}"
+)
 
-_ADMIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{app} · {shop} · Shopify admin (sandbox)</title>
+_ADMIN = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{app} · {shop} · Shopify admin (sandbox)</title>
 <style>{style}iframe{{width:100%;height:calc(100vh - 44px);border:0}}</style></head>
 <body><nav aria-label="Shopify admin">Shopify admin (sandbox) — {shop} — Apps — {app}</nav>
 <main><iframe id="app-iframe" name="app-iframe" title="{app}" src="{src}"></iframe></main>
@@ -51,7 +55,8 @@ _ADMIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{a
     var message = event.data || {{}};
     if (message.type === "shopify:idToken") {{
       fetch(tokenUrl, {{method: "POST"}}).then(function (r) {{ return r.json(); }}).then(function (body) {{
-        frame.contentWindow.postMessage({{type: "shopify:idToken:reply", id: message.id, token: body.token}}, appOrigin);
+        var reply = {{type: "shopify:idToken:reply", id: message.id, token: body.token}};
+        frame.contentWindow.postMessage(reply, appOrigin);
       }});
     }} else if (message.type === "shopify:redirect") {{
       var target = new URL(message.url, window.location.href);
@@ -63,43 +68,14 @@ _ADMIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{a
 }})();
 </script></body></html>"""
 
-_INSTALL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Install {app} · Shopify admin (sandbox)</title>
+_INSTALL = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Install {app} · Shopify admin (sandbox)</title>
 <style>{style}</style></head><body><nav aria-label="Shopify admin">Shopify admin (sandbox) — {shop}</nav>
 <main style="padding:16px"><h1>Install {app}</h1><p>{app} will be able to:</p><ul>{scopes}</ul>
 <form method="post" action="{action}"><button type="submit">Install</button></form></main></body></html>"""
 
-APP_BRIDGE_JS = """// Sandbox stand-in for App Bridge (https://cdn.shopify.com/shopifycloud/app-bridge.js).
-(function () {
-  "use strict";
-  var meta = document.querySelector('meta[name="shopify-api-key"]');
-  var params = new URLSearchParams(window.location.search);
-  var ancestors = window.location.ancestorOrigins;
-  var adminOrigin = ancestors && ancestors.length ? ancestors[0]
-    : (document.referrer ? new URL(document.referrer).origin : null);
-  var waiting = {}, next = 0;
-  function send(message) { if (adminOrigin) window.parent.postMessage(message, adminOrigin); }
-  window.addEventListener("message", function (event) {
-    if (event.origin !== adminOrigin) return;
-    var message = event.data || {};
-    if (message.type === "shopify:idToken:reply" && waiting[message.id]) {
-      waiting[message.id](message.token);
-      delete waiting[message.id];
-    }
-  });
-  var open = window.open.bind(window);
-  window.open = function (url, target, features) {
-    if (target === "_top" || target === "_parent") { send({type: "shopify:redirect", url: String(url)}); return null; }
-    return open(url, target, features);
-  };
-  window.shopify = {
-    config: {apiKey: meta ? meta.content : null, shop: params.get("shop"), host: params.get("host")},
-    idToken: function () {
-      return new Promise(function (resolve) { var id = ++next; waiting[id] = resolve; send({type: "shopify:idToken", id: id}); });
-    },
-    toast: {show: function (text) { send({type: "shopify:toast", message: String(text)}); }},
-  };
-})();
-"""
+#: the stand-in App Bridge script
+APP_BRIDGE_JS = (Path(__file__).resolve().parent.parent / "assets" / "shopify" / "app-bridge.js").read_text()
 
 
 def admin_host(shop: ShopState) -> str:
@@ -148,7 +124,8 @@ def embedded_admin_blueprint(sb: Sandbox) -> Blueprint:
             return Response("There's no page at this address", status=404, mimetype="text/plain")
         if not app.application_url:
             return Response(
-                f"{app.name} has no application_url: deploy its shopify.app.toml (POST /__sandbox/apps/config)",
+                f"{app.name} has no application_url: deploy its shopify.app.toml "
+                "(POST /__sandbox/apps/config)",
                 status=409,
                 mimetype="text/plain",
             )
@@ -165,7 +142,9 @@ def embedded_admin_blueprint(sb: Sandbox) -> Blueprint:
         if app.api_key not in shop.installations:
             scopes = "".join(f"<li>{escape(s)}</li>" for s in (app.scopes or DEFAULT_SCOPES))
             action = f"/{shop.domain}/admin/apps/{app.api_key}/install"
-            return Response(_INSTALL.format(scopes=scopes, action=escape(action), **names), mimetype="text/html")
+            return Response(
+                _INSTALL.format(scopes=scopes, action=escape(action), **names), mimetype="text/html"
+            )
         src = launch_url(app, shop, session_tokens.mint(app, shop))
         token_url = json.dumps(f"/{shop.domain}/admin/apps/{app.api_key}/session-token")
         return Response(_ADMIN.format(src=escape(src), token_url=token_url, **names), mimetype="text/html")
@@ -197,7 +176,13 @@ def embedded_admin_blueprint(sb: Sandbox) -> Blueprint:
     def deploy_config() -> tuple[Response, int]:
         body: dict[str, Any] = request.get_json(silent=True) or {}
         try:
-            app = deploy(sb, str(body.get("toml", "")), body.get("api_secret"), body.get("dev_url"), body.get("client_id"))
+            app = deploy(
+                sb,
+                str(body.get("toml", "")),
+                body.get("api_secret"),
+                body.get("dev_url"),
+                body.get("client_id"),
+            )
         except ValueError as exc:
             return jsonify({"error": str(exc)}), 400
         view = {k: v for k, v in app.__dict__.items() if k != "api_secret"}

@@ -16,7 +16,9 @@ from sandbox.shopify.state import ShopState
 SESSION_TOKEN_TTL = 60.0
 
 
-def mint(app: AppConfig, shop: ShopState, user: str = "1", ttl: float = SESSION_TOKEN_TTL, **claims: Any) -> str:
+def mint(
+    app: AppConfig, shop: ShopState, user: str = "1", ttl: float = SESSION_TOKEN_TTL, **claims: Any
+) -> str:
     """A signed (HS256, app secret) session token for ``user`` in ``shop``'s admin; ``claims`` override."""
     now = int(time.time())
     payload: dict[str, Any] = {

@@ -42,7 +42,9 @@ def exchange(sb: Sandbox, shop: ShopState, app: AppConfig, form: Mapping[str, st
     if requested != OFFLINE:
         return _error(400, "invalid_request", f"requested_token_type must be {OFFLINE}")
     if session_tokens.verify(form.get("subject_token", ""), app, shop) is None:
-        return _error(400, "invalid_subject_token", "The session token is invalid, expired or for another shop")
+        return _error(
+            400, "invalid_subject_token", "The session token is invalid, expired or for another shop"
+        )
     with sb.state.lock:
         installation = shop.installations.get(app.api_key)
         if installation is None:
