@@ -10,22 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.billing import PLAN_REQUIRED, UsageSummary, usage_summary
-from connector.models import Image, ImageStatus, ImageVersion, Product, Run, Store, VersionKind
+from connector.models import Image, ImageStatus, Product, Run, Store
 from connector.services import Services
 from connector.store_settings import STRICTNESS, store_choices
+from connector.web.dashboard import _image_card
+
+Card = dict[str, Any]
 
 #: most cards shown per section (the operators' dashboard pages through everything)
 LIMIT = 24
-
-
-@dataclass(frozen=True)
-class Card:
-    """One image slot with the bytes to compare."""
-
-    image: Image
-    product: Product
-    original: str | None  # blob hash
-    result: ImageVersion | None
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,7 @@ class Overview:
 
     counts: dict[str, int]
     products: int
-    review: list[Card]
+    review: list[Card]  # the operators' dashboard's cards: image, product, original and newest result
     changed: list[Card]
     failed: list[Card]
     waiting: list[Card]
@@ -51,18 +44,9 @@ def _cards(s: Session, store_id: int, *statuses: str, plan_wait: bool | None = N
     if plan_wait is not None:
         waits = Image.failure_code == PLAN_REQUIRED
         query = query.where(waits if plan_wait else (Image.failure_code.is_(None) | ~waits))
-    cards = []
-    for image in s.scalars(query.order_by(Image.updated_at.desc(), Image.id).limit(LIMIT)):
-        original = s.get(ImageVersion, image.original_version_id) if image.original_version_id else None
-        result = s.scalar(
-            select(ImageVersion)
-            .where(ImageVersion.image_id == image.id, ImageVersion.kind == VersionKind.RESULT.value)
-            .order_by(ImageVersion.id.desc())
-        )
-        product = s.get(Product, image.product_id)
-        assert product is not None
-        cards.append(Card(image, product, original.blob_hash if original else None, result))
-    return cards
+    return [
+        _image_card(s, image) for image in s.scalars(query.order_by(Image.updated_at.desc()).limit(LIMIT))
+    ]
 
 
 def _models(services: Services, current: str) -> list[str]:

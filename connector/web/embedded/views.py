@@ -99,22 +99,22 @@ def image_action(platform: str, image_id: int, action: str):
     return jsonify(error=f"unknown action {action!r}", hint="approve, reject, redo or rollback"), 404
 
 
-@bp.post("/<platform>/api/products/<int:product_id>/rollback")
-def product_rollback(platform: str, product_id: int):
-    """Put every photo of one product back as it was."""
+@bp.post("/<platform>/api/<scope>/<int:row_id>/rollback")
+def scope_rollback(platform: str, scope: str, row_id: int):
+    """Put every photo a product shows (``products``), or a run changed (``runs``), back as it was."""
     who = merchant(platform)
-    own(who, Product, product_id)
-    _, count = actions.rollback(services(), store_id=who.store_id, product_id=product_id, actor=who.actor)
-    return _done(f"Rolling back {count} image(s) of the product.")
-
-
-@bp.post("/<platform>/api/runs/<int:run_id>/rollback")
-def run_rollback(platform: str, run_id: int):
-    """Undo everything one run published."""
-    who = merchant(platform)
-    own(who, Run, run_id)
-    _, count = actions.rollback(services(), store_id=who.store_id, run_id=run_id, actor=who.actor)
-    return _done(f"Rolling back {count} image(s) of run {run_id}.")
+    if scope not in ("products", "runs"):
+        return jsonify(error=f"cannot roll back {scope!r}", hint="roll back products or runs"), 404
+    product = scope == "products"
+    own(who, Product if product else Run, row_id)
+    _, count = actions.rollback(
+        services(),
+        store_id=who.store_id,
+        product_id=row_id if product else None,
+        run_id=None if product else row_id,
+        actor=who.actor,
+    )
+    return _done(f"Rolling back {count} image(s) of the {'product' if product else 'run'}.")
 
 
 @bp.post("/<platform>/api/settings")

@@ -20,7 +20,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from sandbox.shopify.context import Ctx
 from sandbox.shopify.gids import gid, gid_num, iso
@@ -280,23 +280,21 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 def billing_blueprint(sb: Sandbox) -> Blueprint:
     bp = Blueprint("shopify_billing", __name__)
 
-    def charge_of(shop_name: str, app_key: str, num: int) -> tuple[ShopState, AppSubscription] | Response:
+    def charge_of(shop_name: str, app_key: str, num: int) -> tuple[ShopState, AppSubscription]:
+        """The shop and the charge a signed confirmation link is for (404/403 otherwise)."""
         shop = sb.state.shop(shop_name)
         app = sb.app(app_key)
         sub = shop.charges.get(num) if shop is not None else None
         sig = request.values.get("signature", "")
         if shop is None or app is None or sub is None or sub.app_key != app_key:
-            return Response("There's no page at this address", status=404, mimetype="text/plain")
+            abort(Response("There's no page at this address", status=404, mimetype="text/plain"))
         if not hmac.compare_digest(sig, signature(app.api_secret, shop.domain, num)):
-            return Response("Invalid signature", status=403, mimetype="text/plain")
+            abort(Response("Invalid signature", status=403, mimetype="text/plain"))
         return shop, sub
 
     @bp.get("/<shop_name>/admin/charges/<app_key>/<int:num>/confirm")
     def confirm_page(shop_name: str, app_key: str, num: int) -> Response:
-        found = charge_of(shop_name, app_key, num)
-        if isinstance(found, Response):
-            return found
-        shop, sub = found
+        shop, sub = charge_of(shop_name, app_key, num)
         app = sb.app(app_key)
         lines = "".join(
             f"<dt>{'Usage charges' if line.usage else 'Every 30 days'}</dt><dd>"
@@ -321,10 +319,7 @@ def billing_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/<shop_name>/admin/charges/<app_key>/<int:num>/confirm")
     def confirm(shop_name: str, app_key: str, num: int) -> Response:
-        found = charge_of(shop_name, app_key, num)
-        if isinstance(found, Response):
-            return found
-        shop, sub = found
+        shop, sub = charge_of(shop_name, app_key, num)
         with sb.state.lock:
             if sub.status == "PENDING":
                 approve = request.form.get("decision") == "approve"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from sandbox.shopify import session_tokens
 from sandbox.shopify.app_config import deploy
@@ -118,25 +118,25 @@ def install_configured(sb: Sandbox, shop: ShopState, app: AppConfig) -> None:
 def embedded_admin_blueprint(sb: Sandbox) -> Blueprint:
     bp = Blueprint("shopify_embedded_admin", __name__)
 
-    def found(shop_name: str, app_key: str) -> tuple[ShopState, AppConfig] | Response:
+    def found(shop_name: str, app_key: str) -> tuple[ShopState, AppConfig]:
+        """The shop and the app of an admin page (404, or 409 for an app without configuration)."""
         shop, app = sb.state.shop(shop_name), sb.app(app_key)
         if shop is None or app is None:
-            return Response("There's no page at this address", status=404, mimetype="text/plain")
+            abort(Response("There's no page at this address", status=404, mimetype="text/plain"))
         if not app.application_url:
-            return Response(
-                f"{app.name} has no application_url: deploy its shopify.app.toml "
-                "(POST /__sandbox/apps/config)",
-                status=409,
-                mimetype="text/plain",
+            abort(
+                Response(
+                    f"{app.name} has no application_url: deploy its shopify.app.toml "
+                    "(POST /__sandbox/apps/config)",
+                    status=409,
+                    mimetype="text/plain",
+                )
             )
         return shop, app
 
     @bp.get("/<shop_name>/admin/apps/<app_key>")
     def open_app(shop_name: str, app_key: str) -> Response:
-        pair = found(shop_name, app_key)
-        if isinstance(pair, Response):
-            return pair
-        shop, app = pair
+        shop, app = found(shop_name, app_key)
         sb.remember_base_url(request.host_url)
         names = {"app": escape(app.name), "shop": escape(shop.domain), "style": _STYLE}
         if app.api_key not in shop.installations:
@@ -151,19 +151,13 @@ def embedded_admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/<shop_name>/admin/apps/<app_key>/install")
     def install(shop_name: str, app_key: str) -> Response:
-        pair = found(shop_name, app_key)
-        if isinstance(pair, Response):
-            return pair
-        shop, app = pair
+        shop, app = found(shop_name, app_key)
         install_configured(sb, shop, app)
         return Response(status=303, headers={"Location": f"/{shop.domain}/admin/apps/{app.api_key}"})
 
     @bp.post("/<shop_name>/admin/apps/<app_key>/session-token")
     def session_token(shop_name: str, app_key: str) -> Response:
-        pair = found(shop_name, app_key)
-        if isinstance(pair, Response):
-            return pair
-        shop, app = pair
+        shop, app = found(shop_name, app_key)
         if app.api_key not in shop.installations:
             return Response(json.dumps({"error": "not installed"}), status=403, mimetype="application/json")
         return jsonify({"token": session_tokens.mint(app, shop)})
