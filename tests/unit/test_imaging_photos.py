@@ -9,7 +9,7 @@ from jobs.imaging import PipelineSettings, run_pipeline
 from jobs.imaging.errors import BadImageError
 from tests.unit import imaging_cases as cases
 
-photos = pytest.importorskip("sandbox.photos")
+photos = pytest.importorskip("sandbox.seeds.photos")
 
 pytestmark = pytest.mark.unit
 

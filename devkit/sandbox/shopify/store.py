@@ -8,9 +8,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from sandbox.catalog import SeedProduct, build_catalog
 from sandbox.common.faults import FaultInjector
 from sandbox.common.outbox import Outbox
+from sandbox.seeds.catalog import SeedProduct, build_catalog
 from sandbox.shopify.bulk_run import run_bulk
 from sandbox.shopify.config import AppConfig, ShopifySandboxConfig
 from sandbox.shopify.cost import Buckets
