@@ -123,6 +123,11 @@ class ImportGraph:
 
 
 def package_of(module: str, graph: ImportGraph) -> str:
-    """The package a module belongs to: itself when it is a package, else its parent."""
+    """The package a module belongs to: itself when it is a package, else its parent.
+
+    A ``__main__`` module is an entry point (like a console script), not part of its package.
+    """
+    if module.endswith(".__main__"):
+        return module
     children = any(other.startswith(module + ".") for other in graph.edges)
     return module if children else module.rpartition(".")[0] or module
