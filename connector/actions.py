@@ -157,6 +157,26 @@ def rollback(
     return new_run, len(targets)
 
 
+def release_waiting(services: Services, store_id: int, actor: str = "billing") -> int:
+    """Queue the publication of every result that waited for a plan (once one is active); how many."""
+    from connector.billing import take_waiting
+    from jobs.tasks import publish_version_job
+
+    pairs = take_waiting(services, store_id)
+    for image_id, version_id in pairs:
+        enqueue(
+            services,
+            publish_version_job,
+            version_id,
+            None,
+            actor,
+            job_id=f"publish-v{version_id}",
+            kind="publish",
+            image_id=image_id,
+        )
+    return len(pairs)
+
+
 def product_by_platform_id(services: Services, store_id: int, platform_id: str) -> int:
     """The product row id for a store's platform product id."""
     with services.session() as s:

@@ -215,10 +215,7 @@ def subscribe(services: Services, store_id: int, return_url: str) -> str:
 
 
 def refresh_subscription(services: Services, store_id: int) -> BillingSubscription | None:
-    """Ask the platform which subscription is active and mirror it; release waiting images.
-
-    Returns the active subscription (detached) or None.
-    """
+    """Ask the platform which subscription is active and mirror it; the active one (detached) or None."""
     client = billing_client(services, store_id)
     if client is None:
         return None
@@ -247,16 +244,14 @@ def refresh_subscription(services: Services, store_id: int) -> BillingSubscripti
         s.flush()
         if found is not None:
             s.expunge(found)
-    if found is not None:
-        release_waiting(services, store_id)
     return found
 
 
-def release_waiting(services: Services, store_id: int) -> int:
-    """Queue the publication of every result that waited for a plan; how many."""
-    from connector.enqueue import enqueue
-    from jobs.tasks import publish_version_job
+def take_waiting(services: Services, store_id: int) -> list[tuple[int, int]]:
+    """The (image, approved version) pairs that waited for a plan, no longer marked as waiting.
 
+    The caller queues their publication (:func:`connector.actions.release_waiting`).
+    """
     with services.session() as s:
         waiting = list(
             s.scalars(
@@ -267,7 +262,7 @@ def release_waiting(services: Services, store_id: int) -> int:
                 )
             )
         )
-        jobs: list[tuple[int, int]] = []
+        pairs: list[tuple[int, int]] = []
         for image in waiting:
             version_id = s.scalar(
                 select(ImageVersion.id)
@@ -276,19 +271,8 @@ def release_waiting(services: Services, store_id: int) -> int:
             )
             if version_id is not None:
                 image.failure_code = image.failure_reason = None
-                jobs.append((image.id, version_id))
-    for image_id, version_id in jobs:
-        enqueue(
-            services,
-            publish_version_job,
-            version_id,
-            None,
-            "billing",
-            job_id=f"publish-v{version_id}",
-            kind="publish",
-            image_id=image_id,
-        )
-    return len(jobs)
+                pairs.append((image.id, version_id))
+    return pairs
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +17,9 @@ from dotenv import load_dotenv
 from connector.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The platforms a deployment speaks unless ``PLATFORMS`` says otherwise (see connector.platforms).
+DEFAULT_PLATFORMS = "shopify=adapters.shopify:build_app,woocommerce=adapters.woocommerce:build_app"
 
 
 def _bool(value: str) -> bool:
@@ -45,23 +48,19 @@ class Settings:
     job_timeout: int
     job_retries: int
     lock_ttl: int
-    shopify_api_key: str
-    shopify_api_secret: str
-    shopify_api_version: str
-    shopify_base_url_template: str
-    shopify_scopes: str
-    shopify_bulk_threshold: int
+    platforms: str  # name=module:factory pairs of the platforms this deployment speaks (connector.platforms)
     billing_plan_name: str
     billing_price_per_image: str  # decimal, in billing_currency, charged per published image
     billing_capped_amount: str  # the usage line's monthly cap
     billing_currency: str
     billing_free_images: int  # images a shop without a plan may publish per calendar month
     billing_test: bool  # test charges (development stores, sandboxes): nothing is really billed
-    woo_app_name: str
     http_timeout: float
     log_level: str
     dashboard_password: str
     kill_at: str  # fault injection for tests: SIGKILL the worker at "<step>:<before|after|call>"
+    #: the whole configuration, from which each platform reads its own variables (SHOPIFY_*, WOO_*)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,24 +96,18 @@ class Settings:
             job_timeout=int(e.get("JOB_TIMEOUT", "600")),
             job_retries=int(e.get("JOB_RETRIES", "3")),
             lock_ttl=int(e.get("LOCK_TTL", "300")),
-            shopify_api_key=e.get("SHOPIFY_API_KEY", ""),
-            shopify_api_secret=e.get("SHOPIFY_API_SECRET", ""),
-            # 2026-10: the newest stable version on 2026-12-03, supported until at least 2027-10
-            shopify_api_version=e.get("SHOPIFY_API_VERSION", "2026-10"),
-            shopify_base_url_template=e.get("SHOPIFY_BASE_URL_TEMPLATE", "https://{shop}"),
-            shopify_scopes=e.get("SHOPIFY_SCOPES", "read_products,write_products,read_files,write_files"),
-            shopify_bulk_threshold=int(e.get("SHOPIFY_BULK_THRESHOLD", "2000")),
+            platforms=e.get("PLATFORMS") or DEFAULT_PLATFORMS,
             billing_plan_name=e.get("BILLING_PLAN_NAME", "Per processed image"),
             billing_price_per_image=e.get("BILLING_PRICE_PER_IMAGE", "0.05"),
             billing_capped_amount=e.get("BILLING_CAPPED_AMOUNT", "100.00"),
             billing_currency=e.get("BILLING_CURRENCY", "USD"),
             billing_free_images=int(e.get("BILLING_FREE_IMAGES", "25")),
             billing_test=_bool(e.get("BILLING_TEST", "true")),
-            woo_app_name=e.get("WOO_APP_NAME", "Image Connector"),
             http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
             kill_at=e.get("CONNECTOR_KILL_AT", ""),
+            env=dict(e),
         )
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.errors import ConfigurationError
+from connector.imaging import preset_settings
 from connector.models import Store, StoreMode
 from connector.processing import store_pipeline_settings
 from connector.services import Services
@@ -30,15 +31,13 @@ def _shifted(pass_at: float, review_at: float, share: float) -> list[float]:
 
 def strictness_thresholds(preset: str, strictness: str) -> dict[str, list[float]]:
     """The gates of ``preset`` at a strictness level (empty for ``standard``)."""
-    from jobs.imaging.settings import PipelineSettings
-
     if strictness not in STRICTNESS:
         raise ConfigurationError(
             f"QA strictness {strictness!r} is not a level", hint=f"choose one of {', '.join(STRICTNESS)}"
         )
     if strictness == "standard":
         return {}
-    gates = PipelineSettings.from_preset(preset).thresholds.gates()
+    gates = preset_settings(preset).thresholds.gates()
     return {
         name: _shifted(pass_at, review_at, _SHIFT[strictness])
         for name, (pass_at, review_at) in gates.items()

@@ -105,6 +105,7 @@ def test_free_allowance_then_results_wait_for_a_plan_then_each_publication_is_ch
     assert billing.refresh_subscription(services, store_id) is None  # not approved yet: nothing released
     app.bills.status = "ACTIVE"  # the merchant approves on the platform's page
     assert billing.refresh_subscription(services, store_id) is not None
+    assert actions.release_waiting(services, store_id) == 1
     with services.session() as s:
         image = s.get(Image, waits)
         assert image is not None and image.failure_code is None

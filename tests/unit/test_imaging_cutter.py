@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from connector.errors import ConfigurationError
 from jobs.imaging import ColorKeyCutter, PipelineSettings, get_cutter, run_pipeline
 from jobs.imaging.cutter import refine_with_matting, rembg_session
+from jobs.imaging.errors import ConfigurationError
 from tests.unit import imaging_cases as cases
 
 pytestmark = pytest.mark.unit

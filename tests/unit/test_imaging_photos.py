@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import BadImageError
 from jobs.imaging import PipelineSettings, run_pipeline
+from jobs.imaging.errors import BadImageError
 from tests.unit import imaging_cases as cases
 
-photos = pytest.importorskip("sandbox.photos")
+photos = pytest.importorskip("sandbox.seeds.photos")
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from adapters.shopify.config import DEFAULT_SCOPES
 from adapters.shopify.managed_install import GRANT_TYPE, ID_TOKEN, OFFLINE_TOKEN
 from adapters.shopify.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError
-from connector.settings import PROJECT_ROOT, Settings
+from connector.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -190,7 +190,7 @@ def test_shopify_app_toml_matches_what_the_connector_serves() -> None:
     assert config["application_url"].endswith("/embedded/shopify")
     assert all(url.endswith("/install/shopify/callback") for url in config["auth"]["redirect_urls"])
     assert config["access_scopes"]["scopes"] == DEFAULT_SCOPES
-    assert config["webhooks"]["api_version"] == Settings.from_env({}).shopify_api_version
+    assert config["webhooks"]["api_version"] == ShopifyConfig.from_env({}).api_version
     subs = config["webhooks"]["subscriptions"]
     topics = {t for s in subs for t in s.get("topics", [])}
     assert {t.replace("/", "_").upper() for t in topics} == set(SUBSCRIBED_TOPICS)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.billing import PLAN_REQUIRED, UsageSummary, usage_summary
+from connector.imaging import preset_names
 from connector.models import Image, ImageStatus, Product, Run, Store
 from connector.services import Services
 from connector.store_settings import STRICTNESS, store_choices
@@ -57,8 +58,6 @@ def _models(services: Services, current: str) -> list[str]:
 
 def overview(services: Services, store_id: int) -> Overview:
     """The page's content for one store."""
-    from jobs.imaging.settings import PRESETS
-
     with services.session() as s:
         counts = dict(Counter(s.scalars(select(Image.status).where(Image.store_id == store_id))))
         products = len(
@@ -83,7 +82,7 @@ def overview(services: Services, store_id: int) -> Overview:
         runs=runs,
         settings=settings,
         usage=usage_summary(services, store_id),
-        presets=sorted(PRESETS),
+        presets=preset_names(),
         models=_models(services, str(settings["model"])),
         strictness=STRICTNESS,
     )

@@ -61,9 +61,11 @@ def launch(platform: str):
 def _refresh_plan(store_id: int) -> str | None:
     """Mirror the store's plan from the platform (after an approval it is active); a notice on trouble."""
     try:
-        billing.refresh_subscription(services(), store_id)
+        active = billing.refresh_subscription(services(), store_id)
     except ConnectorError as exc:
         return f"The plan could not be checked just now ({exc.message}); usage below may be out of date."
+    if active is not None:
+        actions.release_waiting(services(), store_id)  # results that waited for the plan go out now
     return None
 
 
