@@ -20,7 +20,7 @@ def create_app(services: Services | None = None) -> Flask:
     logging.basicConfig(level=services.settings.log_level)
 
     from connector.web.dashboard import bp as dashboard_bp
-    from connector.web.embedded import bp as embedded_bp
+    from connector.web.embedded_app import bp as embedded_bp
     from connector.web.install import bp as install_bp
     from connector.web.media import bp as media_bp
     from connector.web.webhooks import bp as webhooks_bp

@@ -1,4 +1,10 @@
-"""Routes of the embedded app: the launch page, its content, and the merchant's actions."""
+"""The merchant's app inside the platform's admin (Shopify): every request carries a session token.
+
+``GET /embedded/<platform>`` is the app's URL (``application_url``): the admin opens it in an
+iframe with launch parameters and a session token; a store seen for the first time is installed
+there by token exchange.  Everything else is ``/embedded/<platform>/api/...`` with
+``Authorization: Bearer <session token>``, acting only on the token's own store.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from connector.models import Image, Product, Run
 from connector.store_settings import configure_store
 from connector.stores import save_install
 from connector.web.context import services
-from connector.web.embedded.overview import overview
-from connector.web.embedded.session import Merchant, embedded_app, installed_store, merchant, own
+from connector.web.embedded_overview import overview
+from connector.web.embedded_session import Merchant, embedded_app, installed_store, merchant, own
 from connector.web.install import _start_install_sync
 
 bp = Blueprint(
@@ -21,7 +27,7 @@ bp = Blueprint(
     __name__,
     url_prefix="/embedded",
     template_folder="templates",
-    static_folder="static",
+    static_folder="static/embedded",
     static_url_path="/static",
 )
 
