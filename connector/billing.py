@@ -163,6 +163,38 @@ def record_publication(services: Services, operation_id: int) -> str | None:
     return charge_pending(services, row_id)
 
 
+def record_version(services: Services, version_id: int) -> str | None:
+    """:func:`record_publication` of the replacement that published a result version, if any.
+
+    A publish job retried after the store already shows the result answers "already published"
+    without an operation; its charge (pending after a transient failure) is made here.
+    """
+    with services.session() as s:
+        op_id = s.scalar(
+            select(Operation.id)
+            .where(
+                Operation.version_id == version_id,
+                Operation.kind == OperationKind.REPLACE.value,
+                Operation.state == OperationState.DONE.value,
+            )
+            .order_by(Operation.id.desc())
+        )
+    return record_publication(services, op_id) if op_id is not None else None
+
+
+def charge_waiting(services: Services, store_id: int) -> int:
+    """Try again every charge of the store that did not reach the platform; how many were made."""
+    with services.session() as s:
+        rows = list(
+            s.scalars(
+                select(BillingUsage.id).where(
+                    BillingUsage.store_id == store_id, BillingUsage.state == UsageState.PENDING.value
+                )
+            )
+        )
+    return sum(1 for row_id in rows if charge_pending(services, row_id) is not None)
+
+
 def charge_pending(services: Services, row_id: int) -> str | None:
     """Create the usage record of a pending row on the platform; its id."""
     with services.session() as s:

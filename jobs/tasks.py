@@ -137,8 +137,8 @@ def publish_version_job(version_id: int, run_id: int | None = None, actor: str =
         result = publish_version(services, version_id, actor=actor, run_id=run_id)
         if result.state == "stale":
             _resync_image_product(services, version_id)
-        if result.state == "done" and result.operation_id:
-            billing.record_publication(services, result.operation_id)
+        if result.state in ("done", "noop"):
+            billing.record_version(services, version_id)  # once per publication, also on a retry
         return {"state": result.state, "operation": result.operation_id, "reason": result.reason}
 
     return _guard(work)

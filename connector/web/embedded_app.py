@@ -72,6 +72,7 @@ def _refresh_plan(store_id: int) -> str | None:
         return f"The plan could not be checked just now ({exc.message}); usage below may be out of date."
     if active is not None:
         actions.release_waiting(services(), store_id)  # results that waited for the plan go out now
+        billing.charge_waiting(services(), store_id)  # charges the platform could not take before
     return None
 
 

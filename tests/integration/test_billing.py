@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from connector import actions, billing
 from connector.billing_models import BillingUsage
+from connector.errors import TransientError
 from connector.models import Image, ImageStatus
 from connector.port import BillingPlan, CredentialsSaver, Subscription
-from connector.publish import publish_version, rollback_image
+from connector.publish import rollback_image
 from connector.services import Services
 from connector.stores import save_install
 from connector.sync import sync_store
@@ -30,6 +31,7 @@ class FakeBilling:
     def __init__(self) -> None:
         self.status = "NONE"
         self.records: dict[str, tuple[str, str]] = {}
+        self.down = False  # the billing endpoint fails (a timeout, a 5xx)
 
     def subscribe(self, plan: BillingPlan, return_url: str) -> tuple[str, str]:
         self.status = "PENDING"
@@ -42,6 +44,8 @@ class FakeBilling:
 
     def charge(self, line_id: str, amount: str, currency: str, description: str, key: str) -> str:
         assert line_id == "line-1"
+        if self.down:
+            raise TransientError("billing timed out", hint="try again")
         self.records.setdefault(key, (amount, description))
         return f"record-{key}"
 
@@ -109,14 +113,15 @@ def test_free_allowance_then_results_wait_for_a_plan_then_each_publication_is_ch
     with services.session() as s:
         image = s.get(Image, waits)
         assert image is not None and image.failure_code is None
-    result = publish_version(services, second)  # what the released job does
-    assert result.state == "done" and result.operation_id is not None
-    assert (
-        billing.record_publication(services, result.operation_id) == f"record-publish-op{result.operation_id}"
-    )
-    billing.record_publication(services, result.operation_id)  # a retried job: no second charge
-    assert list(app.bills.records) == [f"publish-op{result.operation_id}"]
-    assert app.bills.records[f"publish-op{result.operation_id}"][0] == "0.05"
+    app.bills.down = True  # the released job publishes, but the charge fails: the job is retried
+    with pytest.raises(TransientError):
+        publish_version_job(second)
+    assert _usage(services, store_id)[-1] == (waits, "pending") and app.bills.records == {}
+    app.bills.down = False
+    assert publish_version_job(second)["state"] == "noop"  # the retry: already on the store, charged now
+    publish_version_job(second)  # and once more: no second charge
+    (key,) = app.bills.records
+    assert key.startswith("publish-op") and app.bills.records[key][0] == "0.05"
 
     undo = rollback_image(services, waits)
     assert undo.state == "done" and undo.operation_id is not None
