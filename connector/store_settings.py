@@ -45,6 +45,13 @@ def strictness_thresholds(preset: str, strictness: str) -> dict[str, list[float]
     }
 
 
+def model_choices(services: Services, current: str) -> list[str]:
+    """The models a merchant may pick: those whose file is in U2NET_HOME, the default, the current one."""
+    home = services.settings.u2net_home
+    found = {p.stem for p in home.glob("*.onnx")} if home.is_dir() else set()
+    return sorted(found | {current, services.settings.model})
+
+
 def store_choices(store: Store) -> dict[str, Any]:
     """The settings a merchant sees for a store."""
     return {
@@ -63,6 +70,11 @@ def configure_store(
         raise ConfigurationError(f"{mode!r} is not a mode", hint="choose auto, review or paused")
     with services.session() as s:
         store = get_store(s, store_id)
+        if model not in model_choices(services, store.model):
+            raise ConfigurationError(
+                f"model {model!r} is not installed here",
+                hint=f"choose one of {', '.join(model_choices(services, store.model))}",
+            )
         pipeline = {
             k: v for k, v in dict((store.settings or {}).get("pipeline", {})).items() if k != "thresholds"
         }

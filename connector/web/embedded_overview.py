@@ -13,7 +13,7 @@ from connector.billing import PLAN_REQUIRED, UsageSummary, usage_summary
 from connector.imaging import preset_names
 from connector.models import Image, ImageStatus, Product, Run, Store
 from connector.services import Services
-from connector.store_settings import STRICTNESS, store_choices
+from connector.store_settings import STRICTNESS, model_choices, store_choices
 from connector.web.dashboard import _image_card
 
 Card = dict[str, Any]
@@ -50,12 +50,6 @@ def _cards(s: Session, store_id: int, *statuses: str, plan_wait: bool | None = N
     ]
 
 
-def _models(services: Services, current: str) -> list[str]:
-    home = services.settings.u2net_home
-    found = {p.stem for p in home.glob("*.onnx")} if home.is_dir() else set()
-    return sorted(found | {current, services.settings.model})
-
-
 def overview(services: Services, store_id: int) -> Overview:
     """The page's content for one store."""
     with services.session() as s:
@@ -83,6 +77,6 @@ def overview(services: Services, store_id: int) -> Overview:
         settings=settings,
         usage=usage_summary(services, store_id),
         presets=preset_names(),
-        models=_models(services, str(settings["model"])),
+        models=model_choices(services, str(settings["model"])),
         strictness=STRICTNESS,
     )

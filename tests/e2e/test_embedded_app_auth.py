@@ -134,3 +134,61 @@ def test_forged_expired_and_other_shop_tokens_get_401_and_change_nothing(stack: 
     answer = _approve(stack, held, session_token(stack, SHOP))  # the same request, properly signed
     assert answer.status_code == 200, answer.text
     assert snapshot(stack) != before
+
+
+def _api(stack: DevStack, path: str, body: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        f"{stack.web.url}/embedded/shopify/api{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {session_token(stack, SHOP)}"},
+        timeout=30,
+    )
+
+
+def test_settings_are_checked_before_they_are_saved(stack: DevStack, held: int) -> None:
+    before = snapshot(stack)
+    for wrong in ({"mode": "always"}, {"preset": "nope"}, {"model": "../../secrets"}, {"strictness": "max"}):
+        body = {"mode": "review", "preset": "marketplace", "model": "u2netp", "strictness": "strict", **wrong}
+        answer = _api(stack, "/settings", body)
+        assert answer.status_code == 400 and answer.json()["hint"], wrong
+    assert snapshot(stack) == before
+    saved = _api(
+        stack,
+        "/settings",
+        {"mode": "review", "preset": "marketplace", "model": "u2netp", "strictness": "strict"},
+    )
+    assert saved.status_code == 200, saved.text
+    with stack.services.session() as s:
+        store = s.scalar(select(Store).where(Store.domain == SHOP))
+        assert store is not None
+        assert (store.mode, store.preset, store.settings["qa_strictness"]) == (
+            "review",
+            "marketplace",
+            "strict",
+        )
+        halo = store.settings["pipeline"]["thresholds"]["halo"]
+    assert halo[0] < 0.12 and halo[1] == 0.40  # strict: passes less, the line to "fails" stays
+
+
+def test_the_page_content_and_other_actions_answer_for_the_own_store_only(stack: DevStack, held: int) -> None:
+    with stack.services.session() as s:
+        for store in s.scalars(select(Store)):
+            store.mode = "paused"  # mirror the other shop (its install's sync), process nothing
+    assert stack.run_burst() == 0
+    view = requests.get(
+        f"{stack.web.url}/embedded/shopify/api/view",
+        headers={"Authorization": f"Bearer {session_token(stack, SHOP)}"},
+        timeout=30,
+    )
+    assert view.status_code == 200 and 'data-section="usage"' in view.text
+    assert _api(stack, f"/images/{held}/frobnicate").status_code == 404
+    assert _api(stack, f"/images/{held}/redo").status_code == 200
+    with stack.services.session() as s:
+        other = s.scalar(
+            select(Image.id).join(Store, Store.id == Image.store_id).where(Store.domain == OTHER)
+        )
+    assert other is not None
+    before = snapshot(stack)
+    for path in (f"/images/{other}/reject", f"/images/{other}/rollback", f"/images/{other}/redo"):
+        assert _api(stack, path).status_code == 401, path  # SHOP's token, OTHER's image
+    assert snapshot(stack) == before
