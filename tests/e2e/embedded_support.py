@@ -11,7 +11,7 @@ from sandbox.shopify.embedded_admin import admin_host
 from sqlalchemy import select
 
 from connector.billing_models import BillingSubscription, BillingUsage
-from connector.models import Image, ImageVersion, Job, Operation, Store
+from connector.models import Image, ImageVersion, Job, Operation, Run, Store
 from connector.settings import PROJECT_ROOT
 from tests.e2e.sandbox_support import sandbox_admin
 
@@ -60,6 +60,7 @@ def snapshot(stack: DevStack) -> dict[str, Any]:
             "versions": sorted((v.id, v.state) for v in s.scalars(select(ImageVersion))),
             "operations": len(list(s.scalars(select(Operation.id)))),
             "jobs": len(list(s.scalars(select(Job.id)))),
+            "runs": len(list(s.scalars(select(Run.id)))),
             "subscriptions": len(list(s.scalars(select(BillingSubscription.id)))),
             "usage": len(list(s.scalars(select(BillingUsage.id)))),
             "stores": sorted((st.id, st.mode, st.preset, st.active) for st in s.scalars(select(Store))),

@@ -15,7 +15,7 @@ from sandbox.devstack import DevStack
 from sqlalchemy import select
 
 from connector.crypto import decrypt_json
-from connector.models import Image, ImageStatus, ImageVersion, Store
+from connector.models import Image, ImageStatus, ImageVersion, Run, Store
 from tests.conftest import base_env
 from tests.e2e.embedded_support import (
     app_in_admin,
@@ -184,11 +184,23 @@ def test_the_page_content_and_other_actions_answer_for_the_own_store_only(stack:
     assert _api(stack, f"/images/{held}/frobnicate").status_code == 404
     assert _api(stack, f"/images/{held}/redo").status_code == 200
     with stack.services.session() as s:
-        other = s.scalar(
-            select(Image.id).join(Store, Store.id == Image.store_id).where(Store.domain == OTHER)
-        )
-    assert other is not None
+        row = s.execute(
+            select(Image.id, Image.product_id)
+            .join(Store, Store.id == Image.store_id)
+            .where(Store.domain == OTHER)
+        ).first()
+    assert row is not None
+    other, other_product = row
+    with stack.services.session() as s:
+        runs = {
+            domain: run_id
+            for domain, run_id in s.execute(select(Store.domain, Run.id).join(Run, Run.store_id == Store.id))
+        }
+    assert (
+        _api(stack, f"/runs/{runs[SHOP]}/rollback").json()["message"] == "Rolling back 0 image(s) of the run."
+    )
     before = snapshot(stack)
-    for path in (f"/images/{other}/reject", f"/images/{other}/rollback", f"/images/{other}/redo"):
+    paths = [f"/images/{other}/reject", f"/images/{other}/rollback", f"/images/{other}/redo"]
+    for path in [*paths, f"/runs/{runs[OTHER]}/rollback", f"/products/{other_product}/rollback"]:
         assert _api(stack, path).status_code == 401, path  # SHOP's token, OTHER's image
     assert snapshot(stack) == before
