@@ -157,24 +157,17 @@ def rollback(
     return new_run, len(targets)
 
 
-def release_waiting(services: Services, store_id: int, actor: str = "billing") -> int:
-    """Queue the publication of every result that waited for a plan (once one is active); how many."""
-    from connector.billing import take_waiting
-    from jobs.tasks import publish_version_job
+def release_waiting(services: Services, store_id: int) -> int:
+    """Queue the publication of every result that waited for a plan (once one is active); how many.
 
-    pairs = take_waiting(services, store_id)
-    for image_id, version_id in pairs:
-        enqueue(
-            services,
-            publish_version_job,
-            version_id,
-            None,
-            actor,
-            job_id=f"publish-v{version_id}",
-            kind="publish",
-            image_id=image_id,
-        )
-    return len(pairs)
+    Each is approved again in the name of whoever approved it first.
+    """
+    from connector.billing import take_waiting
+
+    waiting = take_waiting(services, store_id)
+    for version_id, actor in waiting:
+        approve(services, version_id, actor=actor)
+    return len(waiting)
 
 
 def product_by_platform_id(services: Services, store_id: int, platform_id: str) -> int:

@@ -279,8 +279,8 @@ def refresh_subscription(services: Services, store_id: int) -> BillingSubscripti
     return found
 
 
-def take_waiting(services: Services, store_id: int) -> list[tuple[int, int]]:
-    """The (image, approved version) pairs that waited for a plan, no longer marked as waiting.
+def take_waiting(services: Services, store_id: int) -> list[tuple[int, str]]:
+    """The approved results (version id, who approved it) that waited for a plan, no longer waiting.
 
     The caller queues their publication (:func:`connector.actions.release_waiting`).
     """
@@ -294,17 +294,17 @@ def take_waiting(services: Services, store_id: int) -> list[tuple[int, int]]:
                 )
             )
         )
-        pairs: list[tuple[int, int]] = []
+        found: list[tuple[int, str]] = []
         for image in waiting:
-            version_id = s.scalar(
-                select(ImageVersion.id)
+            version = s.scalar(
+                select(ImageVersion)
                 .where(ImageVersion.image_id == image.id, ImageVersion.state == "approved")
                 .order_by(ImageVersion.id.desc())
             )
-            if version_id is not None:
+            if version is not None:
                 image.failure_code = image.failure_reason = None
-                pairs.append((image.id, version_id))
-    return pairs
+                found.append((version.id, version.actor))
+    return found
 
 
 @dataclass(frozen=True)
