@@ -150,15 +150,21 @@ def _settings_secrets(settings: Settings) -> list[str]:
     return [settings.secret_key, settings.shopify_api_secret, settings.dashboard_password, *keys]
 
 
+def remove_service_handler() -> None:
+    """Take the service's handler off the root logger (tests, embedding)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _ServiceHandler)]:
+        root.removeHandler(old)
+
+
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """Send every logger's lines through one scrubbing handler in ``settings.log_format``.
 
     Idempotent: a second call replaces the handler the first installed.
     """
     redact_values(_settings_secrets(settings))
+    remove_service_handler()
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _ServiceHandler)]:
-        root.removeHandler(old)
     handler = _ServiceHandler(stream or _CurrentStderr())
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())

@@ -259,7 +259,7 @@ class QueueCollector(Collector):
     def _oldest_age(self, queue: Any) -> float:
         from rq.job import Job
 
-        for job_id in queue.get_job_ids(0, 0):
+        for job_id in queue.get_job_ids(0, 1):
             job = Job.fetch(job_id, connection=self.redis)
             if job.enqueued_at is not None:
                 enqueued = job.enqueued_at.timestamp() if job.enqueued_at.tzinfo else _naive_utc(job)
