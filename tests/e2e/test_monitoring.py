@@ -65,7 +65,8 @@ class Scraper(threading.Thread):
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
-        self.url, self.scrapes, self.done = url, [], threading.Event()
+        self.url, self.done = url, threading.Event()
+        self.scrapes: list[dict[str, float]] = []
 
     def run(self) -> None:
         while not self.done.wait(0.3):
