@@ -32,13 +32,13 @@ def site(tmp_path: Path) -> Iterator[tuple[Services, Served, Monitored]]:
     set_services(previous)
 
 
-def cells(page, row: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def cells(page, row: str) -> dict[str, str]:
     """The figures of the newest hour's row of the per-hour table."""
     first = page.locator(f"{row} tr[data-hour]").first
     return {k: first.locator(f"td.{k}").inner_text() for k in ("processed", "published", "held", "failed")}
 
 
-def test_monitoring_overall_and_per_store_with_live_queue_and_workers(site, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_monitoring_overall_and_per_store_with_live_queue_and_workers(site, browser, tmp_path: Path) -> None:
     services, server, watched = site
     page = browser.new_page()
     page.goto(server.url + "/")
