@@ -145,9 +145,14 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+#: Configuration variables whose values are secrets (SECRET_KEY, SHOPIFY_API_SECRET, DASHBOARD_PASSWORD, ...).
+_SECRET_SETTING = re.compile(r"SECRET|PASSWORD|TOKEN|ENCRYPTION_KEY|PRIVATE")
+
+
 def _settings_secrets(settings: Settings) -> list[str]:
     keys = [k.strip() for k in settings.encryption_key.split(",")]
-    return [settings.secret_key, settings.shopify_api_secret, settings.dashboard_password, *keys]
+    configured = [v for k, v in settings.env.items() if _SECRET_SETTING.search(k.upper())]
+    return [settings.secret_key, settings.dashboard_password, *keys, *configured]
 
 
 def remove_service_handler() -> None:

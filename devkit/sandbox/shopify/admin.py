@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox import photos
+from sandbox.seeds import photos
 from sandbox.shopify import files
 from sandbox.shopify.config import DEFAULT_SCOPES, AppConfig
 from sandbox.shopify.gids import gid, iso, parse_gid
