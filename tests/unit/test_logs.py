@@ -92,7 +92,7 @@ def test_the_settings_secrets_never_reach_a_line(tmp_path: Path) -> None:
     handler = configure_logging(settings, stream=stream)
     try:
         logging.getLogger("any.library").error(
-            "failed with %s and %s", settings.shopify_api_secret, settings.encryption_key
+            "failed with %s and %s", "app-secret-xyz", settings.encryption_key
         )
     finally:
         logging.getLogger().removeHandler(handler)
