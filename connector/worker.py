@@ -26,20 +26,22 @@ _STORE_FIRST = ("sync_store_job", "sync_product_job")
 
 
 def job_context(job: Any) -> dict[str, Any]:
-    """``store``, ``run``, ``job``, ``image`` and ``kind`` of an rq job, from its database mirror."""
-    context: dict[str, Any] = {"job": job.id, "kind": (job.func_name or "").rsplit(".", 1)[-1]}
-    services = get_services()
-    with services.session() as s:
-        row = s.get(Job, job.id)
-        if row is not None:
-            context.update(kind=row.kind, run=row.run_id, image=row.image_id)
-        image = s.get(Image, row.image_id) if row is not None and row.image_id else None
-        run = s.get(Run, row.run_id) if row is not None and row.run_id else None
+    """``store``, ``run``, ``job``, ``image`` and ``kind`` of an rq job.
+
+    Kind, run and image travel with the job (its ``meta``, set when it is queued); the store is
+    looked up from the image or run (or is a sync job's first argument).
+    """
+    meta = job.meta or {}
+    kind = meta.get("kind") or (job.func_name or "").rsplit(".", 1)[-1]
+    run_id, image_id = meta.get("run"), meta.get("image")
+    store: Any = None
+    with get_services().session() as s:
+        image = s.get(Image, image_id) if image_id else None
+        run = s.get(Run, run_id) if run_id else None
         store = image.store_id if image else run.store_id if run else None
-    if (store is None and context["kind"] in _STORE_FIRST) or str(job.func_name).endswith(_STORE_FIRST):
+    if store is None and str(job.func_name).endswith(_STORE_FIRST):
         store = job.args[0] if job.args else None
-    context["store"] = store
-    return context
+    return {"kind": kind, "store": store, "run": run_id, "job": job.id, "image": image_id}
 
 
 def job_outcome(job_id: str, succeeded: bool) -> str:
