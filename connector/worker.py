@@ -80,6 +80,10 @@ class _Watched:
             self._report_memory()
         return bool(succeeded)
 
+    def register_birth(self, *args: Any, **kwargs: Any) -> None:
+        super().register_birth(*args, **kwargs)  # type: ignore[misc]
+        self._report_memory()  # a worker's memory shows from its start, not only after its first job
+
     def _report_memory(self) -> None:
         services = get_services()
         try:
