@@ -1,7 +1,7 @@
 """billing: subscriptions and usage per published image
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0007 (written on 0001; chained after main's 0007 when main was merged into this branch)
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
