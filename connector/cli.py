@@ -142,9 +142,11 @@ def worker(burst: bool, fork: bool) -> None:
     """
     from rq import SimpleWorker, Worker
 
+    from connector.safety import refuse_unsafe_start
     from jobs.tasks import queue_resumptions
 
     services = svc()
+    refuse_unsafe_start(services.settings)
     resumed = queue_resumptions(services)
     if resumed:
         click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)

@@ -199,6 +199,11 @@ class PlatformApp(Protocol):
     #: Longest image side the store serves unchanged (None: no limit the connector must respect).
     max_image_side: ClassVar[int | None]
 
+    def normalize_shop(self, shop: str) -> str:
+        """The store's name as the platform knows it (what an install records and its callback must
+        name exactly); AuthError when it is not one the connector may install into."""
+        ...
+
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """Where to send the merchant to grant access."""
         ...

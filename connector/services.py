@@ -26,9 +26,13 @@ from connector.settings import Settings, get_settings
 
 def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
     """The platforms this service speaks, configured from settings."""
+    from adapters.outbound import OutboundPolicy
     from adapters.shopify import ShopifyApp, ShopifyConfig
-    from adapters.woocommerce import WooCommerceApp
+    from adapters.woocommerce import WooCommerceApp, WooConfig
     from connector.throttle import SharedBuckets
+
+    # every request to a store goes through this guard (https only in production; see adapters/outbound.py)
+    outbound = OutboundPolicy.from_hosts(settings.outbound_allow_hosts, https_only=settings.production)
 
     shopify = ShopifyApp(
         ShopifyConfig(
@@ -39,10 +43,13 @@ def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
             scopes=settings.shopify_scopes,
             timeout=settings.http_timeout,
             bulk_threshold=settings.shopify_bulk_threshold,
+            outbound=outbound,
         ),
         bucket_factory=SharedBuckets(settings),  # Shopify's bucket is per app and shop: share it
     )
-    woo = WooCommerceApp(app_name=settings.woo_app_name, timeout=settings.http_timeout)
+    woo = WooCommerceApp(
+        config=WooConfig(app_name=settings.woo_app_name, timeout=settings.http_timeout, outbound=outbound)
+    )
     return {shopify.name: shopify, woo.name: woo}
 
 

@@ -31,6 +31,8 @@ def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
         "LOCK_TTL": "30",
         # test runs may share the real Redis with each other: keep their keys and queues apart
         "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
+        # the sandboxes and the real WooCommerce listen on loopback over http (the security tests narrow this)
+        "OUTBOUND_ALLOW_HOSTS": "127.0.0.1,localhost",
     }
     env.update(extra)
     return env

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.outbound import STRICT, OutboundPolicy
+
 #: Scopes the connector needs to read products and to write product media through the Files API.
 DEFAULT_SCOPES = "read_products,write_products,read_files,write_files"
 
@@ -47,6 +49,8 @@ class ShopifyConfig:
     job_timeout: float = 120.0
     #: Largest image the client downloads, in bytes.
     max_download_bytes: int = 64 * 1024 * 1024
+    #: Where requests may go (default: public https hosts only; see :mod:`adapters.outbound`).
+    outbound: OutboundPolicy = STRICT
 
     @property
     def scope_list(self) -> list[str]:

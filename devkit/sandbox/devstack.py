@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -67,6 +67,16 @@ class DevStack:
             SHOPIFY_API_KEY=SHOPIFY_APP_KEY,
             SHOPIFY_API_SECRET=SHOPIFY_APP_SECRET,
             SHOPIFY_BASE_URL_TEMPLATE=f"{self.shopify.url}/{{shop}}",
+            # the sandboxes listen on loopback over http: the outbound guard allows exactly them
+            OUTBOUND_ALLOW_HOSTS=",".join(
+                h
+                for h in (
+                    self.env.get("OUTBOUND_ALLOW_HOSTS"),
+                    urlsplit(self.woo.url).netloc,
+                    urlsplit(self.shopify.url).netloc,
+                )
+                if h
+            ),
         )
         settings = Settings.from_env(self.env)
         if not settings.redis_url:

@@ -212,6 +212,9 @@ class FakeApp:
         """The fake shop with that domain (created on first use)."""
         return self.stores.setdefault(shop, FakeStore(shop))
 
+    def normalize_shop(self, shop: str) -> str:
+        return shop.strip().lower()
+
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         return f"fake://{shop}/authorize?state={state}&redirect_uri={redirect_uri}"
 
