@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from connector.confirmations import Unconfirmed, confirm_uninstall, redact_when_due
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
 from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
 from connector.port import WebhookEvent, WebhookTopic
 from connector.services import Services, get_services
-from connector.stores import credentials_of, find_store, mark_uninstalled
+from connector.stores import credentials_of, find_store
 from connector.sync import mark_product_deleted, store_accepts_work
 
 
@@ -69,6 +70,18 @@ def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
         )
         if row is not None:
             row.outcome = outcome
+
+
+def _forget(services: Services, event: WebhookEvent) -> None:
+    """Drop an event's record, so the platform's retry of it is acted on."""
+    with services.session() as s:
+        s.execute(
+            delete(WebhookEventRecord).where(
+                WebhookEventRecord.platform == event.platform,
+                WebhookEventRecord.shop == event.shop,
+                WebhookEventRecord.event_id == event.event_id,
+            )
+        )
 
 
 def erase_store(services: Services, store_id: int) -> None:
@@ -163,12 +176,10 @@ def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
         with services.session() as s:
             mark_product_deleted(s, store_id, event.product_id)
         return "product marked deleted"
-    if topic == WebhookTopic.APP_UNINSTALLED:
-        mark_uninstalled(services, store_id)
-        return "uninstalled: work stopped, history kept"
-    if topic == WebhookTopic.SHOP_REDACT:
-        erase_store(services, store_id)
-        return "shop data erased"
+    if topic == WebhookTopic.APP_UNINSTALLED:  # only when the platform confirms (connector/confirmations.py)
+        return confirm_uninstall(services, store_id)
+    if topic == WebhookTopic.SHOP_REDACT:  # only after the uninstall's grace period
+        return redact_when_due(services, store_id)
     if topic in (WebhookTopic.CUSTOMER_DATA_REQUEST, WebhookTopic.CUSTOMER_REDACT):
         return "no customer data held"
     return "ignored"
@@ -195,6 +206,10 @@ def handle_webhook(
         return WebhookAnswer(200, "unknown shop: nothing held")
     if not _dedupe(services, event):
         return WebhookAnswer(200, "duplicate ignored")
-    outcome = _act(services, event, target)
+    try:
+        outcome = _act(services, event, target)
+    except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
+        _forget(services, event)
+        return WebhookAnswer(503, f"not confirmed yet: {exc}")
     _set_outcome(services, event, outcome)
     return WebhookAnswer(200, outcome)

@@ -62,6 +62,7 @@ class FakeStore:
         self.products: dict[str, FakeProduct] = {}
         self.uploads: list[str] = []
         self.calls: list[str] = []
+        self.installed = True  # False: the app was uninstalled, its token refused
         self._ids = itertools.count(1)
 
     def next_id(self, prefix: str) -> str:
@@ -126,6 +127,8 @@ class FakeClient:
                 yield self._remote(product)
 
     def get_product(self, product_id: str) -> RemoteProduct | None:
+        if not self.store.installed:
+            raise AuthError(f"the app is not installed on {self.store.shop}")
         with self.store.lock:
             product = self.store.products.get(product_id)
             return self._remote(product) if product else None
