@@ -11,7 +11,7 @@ import secrets
 
 from flask import Blueprint, redirect, request, session, url_for
 
-from connector.errors import AuthError
+from connector.errors import AuthError, ConnectorError
 from connector.port import followup_consent
 from connector.services import Services
 from connector.stores import add_credentials, get_store, open_client, save_install
@@ -29,7 +29,10 @@ def begin(platform: str):
             "the install link needs ?shop=<your store>", hint="open the install link from the store"
         )
     app = services().platform(platform)
-    shop = app.normalize_shop(raw)  # AuthError (400) for anything the connector may not reach
+    try:
+        shop = app.normalize_shop(raw)
+    except AuthError as exc:  # not a store the connector may reach: bad input, said why
+        raise ConnectorError(exc.message, hint=exc.hint, code="bad_request") from None
     state = secrets.token_urlsafe(24)
     session[f"install_state:{platform}"] = state
     # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too,

@@ -41,6 +41,7 @@ class DevStack:
     env: dict[str, str]
     webhook_delay: float = 0.2
     media_delay: float = 0.2
+    access_log: bool = False  # log every request to the web app (through the app's log redaction)
     services: Services = field(init=False)
     web: Served = field(init=False)
     _stoppers: list[Any] = field(default_factory=list, init=False)
@@ -83,7 +84,7 @@ class DevStack:
             self.env["REDIS_URL"] = embedded_redis_url(settings)
         self.services = Services(Settings.from_env(self.env))
         self.services.migrate()
-        self.web = serve(create_app(self.services))
+        self.web = serve(create_app(self.services), quiet=not self.access_log)
         self._stoppers.append(self.web)
         self.env["PUBLIC_URL"] = self.web.url
         self.shopify.sandbox.register_app(  # the app's configuration: compliance webhooks go to the connector
