@@ -29,7 +29,8 @@ def normalize_shop(url: str) -> str:
         raise AuthError(
             f"{url[:100]!r} is not a store URL", hint="enter the store's address, e.g. https://shop.example"
         )
-    netloc = parts.hostname.lower() + (f":{port}" if port else "")
+    host = parts.hostname.lower()
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     path = re.sub(r"/+$", "", parts.path)
     return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
 

@@ -63,7 +63,8 @@ def create_app(services: Services | None = None) -> Flask:
         if isinstance(exc, HTTPException):
             return exc
         if isinstance(exc, ValueError | UnicodeError):
-            return jsonify(error="the request is malformed", code="bad_request", hint=None), 400
+            hint = "check the request's parameters"
+            return jsonify(error="the request is malformed", code="bad_request", hint=hint), 400
         log.exception("unexpected error")
         return jsonify(error="internal error", code="internal", hint="see the service's log"), 500
 

@@ -25,9 +25,8 @@ WOO_SECRET = "woo-webhook-secret"
 
 def strict_services(tmp_path: Path, **env: str) -> Services:
     """Migrated services on SQLite and embedded Redis; stores may only be public https hosts."""
-    settings = Settings.from_env(
-        base_env(tmp_path, OUTBOUND_ALLOW_HOSTS="", SHOPIFY_API_SECRET=APP_SECRET, SHOPIFY_API_KEY="k", **env)
-    )
+    strict = {"OUTBOUND_ALLOW_HOSTS": "", "SHOPIFY_API_SECRET": APP_SECRET, "SHOPIFY_API_KEY": "k"}
+    settings = Settings.from_env(base_env(tmp_path, **{**strict, **env}))
     services = Services(settings)
     services.platform("shopify")  # the real adapters, configured from settings
     services.platforms["fake"] = FakeApp()

@@ -19,7 +19,6 @@ from connector.models import Image, ImageVersion, Job, Product, Store, WebhookEv
 from connector.services import Services
 from tests.woo_support import Received
 
-
 #: What an internal service answers: it must never show up in an error or a log.
 INTERNAL_SECRET = "INTERNAL-ANSWER-7f3a9c"
 
