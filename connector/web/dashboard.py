@@ -6,6 +6,7 @@ import hmac
 import ipaddress
 import secrets
 from collections import Counter
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -157,7 +158,15 @@ def run(run_id: int):
 
 
 def _back(store_id: int | None = None, image_id: int | None = None):
-    """Back to the dashboard's page of what the action was about (never to a Referer)."""
+    """Back to the dashboard page the action came from; a Referer of another site (or none) is
+    replaced by the page of what the action was about: redirects stay on the app's own pages."""
+    came_from = urlsplit(request.referrer or "")
+    if (
+        came_from.netloc == request.host
+        and came_from.path.startswith("/")
+        and not came_from.path.startswith("//")
+    ):
+        return redirect(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
     if image_id:
         return redirect(url_for("dashboard.image", image_id=image_id))
     return redirect(url_for("dashboard.store", store_id=store_id))

@@ -75,12 +75,20 @@ def test_actions_need_the_csrf_token_and_redirect_only_to_the_dashboard(
     before = snapshot(svc)
     forged = client.post(f"/stores/{store_id}/resync", data={}, environ_base=LOCAL)
     assert forged.status_code == 400 and snapshot(svc) == before
-    evil = {"Referer": "https://evil.example/phish"}
     token = _csrf(client)
-    answer = client.post(
-        f"/stores/{store_id}/resync", data={"csrf": token, "dry_run": "1"}, environ_base=LOCAL, headers=evil
-    )
-    assert answer.status_code == 302 and answer.headers["Location"] == f"/stores/{store_id}"
+    for referer, back in (
+        ("https://evil.example/phish", f"/stores/{store_id}"),
+        ("http://localhost//evil.example/x", f"/stores/{store_id}"),
+        ("javascript:alert(1)", f"/stores/{store_id}"),
+        ("http://localhost/stores/1?status=review", "/stores/1?status=review"),  # its own page: kept
+    ):
+        answer = client.post(
+            f"/stores/{store_id}/resync",
+            data={"csrf": token, "dry_run": "1"},
+            environ_base=LOCAL,
+            headers={"Referer": referer},
+        )
+        assert answer.status_code == 302 and answer.headers["Location"] == back, referer
 
 
 def test_stored_markup_is_shown_as_text(svc: Services, client: FlaskClient) -> None:
