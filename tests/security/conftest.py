@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sandbox.fake_platform import FakeApp
 
-from connector.services import Services, set_services
+from connector.services import Services
 from connector.settings import Settings
 from connector.stores import save_install
 from connector.web import create_app
-from tests.conftest import base_env
+from tests.conftest import base_env, current
+from tests.security.support import Listener, listener
 
 APP_SECRET = "shopify-app-secret"
 SHOP_A, SHOP_B = "alpha-shop.myshopify.com", "bravo-shop.myshopify.com"
@@ -36,10 +37,22 @@ def strict_services(tmp_path: Path, **env: str) -> Services:
 
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Services]:
-    services = strict_services(tmp_path)
-    previous = set_services(services)
-    yield services
-    set_services(previous)
+    with current(strict_services(tmp_path)) as services:
+        yield services
+
+
+@pytest.fixture
+def internal() -> Iterator[Listener]:
+    """An internal service the attacker aims at; it plays along with anything."""
+    with listener() as running:
+        yield running
+
+
+@pytest.fixture
+def store() -> Iterator[Listener]:
+    """Another host: the store a merchant installs into (allowed by the operator where a test says so)."""
+    with listener() as running:
+        yield running
 
 
 @pytest.fixture
@@ -52,8 +65,7 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture
-def stores(svc: Services) -> dict[str, int]:
+def install_stores(svc: Services) -> dict[str, int]:
     """Two Shopify shops and a WooCommerce store, installed with tokens and secrets."""
     return {
         SHOP_A: save_install(svc, "shopify", SHOP_A, {"access_token": "shpat_alpha0001"}),
@@ -65,3 +77,24 @@ def stores(svc: Services) -> dict[str, int]:
             {"consumer_key": "ck_1", "consumer_secret": "cs_1", "webhook_secret": WOO_SECRET},
         ),
     }
+
+
+@pytest.fixture
+def stores(svc: Services) -> dict[str, int]:
+    """The stores of :func:`install_stores`, in this test's services."""
+    return install_stores(svc)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """One set of services (stores installed) for a module's attacks that must change nothing: each
+    such test compares a snapshot before and after, so sharing them keeps the suite fast."""
+    with current(strict_services(tmp_path_factory.mktemp("shared"))) as services:
+        install_stores(services)
+        yield services
+
+
+@pytest.fixture
+def shared_client(shared: Services) -> FlaskClient:
+    """A web client (fresh cookies) on the shared services."""
+    return create_app(shared).test_client()

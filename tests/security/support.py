@@ -4,20 +4,18 @@ everything an attack could change (store rows, tokens, queue, files, webhook rec
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from rq.registry import ScheduledJobRegistry
-from sandbox.common import serve
 from sqlalchemy import func, select
 
 from connector.models import Image, ImageVersion, Job, Product, Store, WebhookEventRecord
 from connector.services import Services
-from tests.woo_support import Received
+from tests.woo_support import Received, serving
 
 #: What an internal service answers: it must never show up in an error or a log.
 INTERNAL_SECRET = "INTERNAL-ANSWER-7f3a9c"
@@ -63,13 +61,10 @@ def _listener_app(state: Listener) -> Flask:
     return app
 
 
-@contextmanager
-def listener() -> Iterator[Listener]:
-    """A listener on an ephemeral loopback port."""
+def listener() -> AbstractContextManager[Listener]:
+    """A listener on an ephemeral loopback port, while the block runs."""
     state = Listener()
-    with serve(_listener_app(state)) as served:
-        state.url = served.url
-        yield state
+    return serving(_listener_app(state), state)
 
 
 @dataclass(frozen=True)

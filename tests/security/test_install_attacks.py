@@ -16,35 +16,20 @@ from adapters.woocommerce import WooCommerceApp, WooConfig
 from adapters.woocommerce.app_passwords import authorization_endpoint
 from adapters.woocommerce.http import RetryPolicy
 from connector.errors import AuthError
-from connector.services import Services, set_services
+from connector.services import Services
 from connector.web import create_app
+from tests.conftest import current
 from tests.security.conftest import strict_services
-from tests.security.support import INTERNAL_SECRET, Listener, listener, snapshot
+from tests.security.support import INTERNAL_SECRET, Listener, snapshot
 
 pytestmark = pytest.mark.security
 
 
 @pytest.fixture
-def store() -> Iterator[Listener]:
-    """The store the merchant installs into (its operator allowed it: it listens on loopback)."""
-    with listener() as running:
-        yield running
-
-
-@pytest.fixture
-def internal() -> Iterator[Listener]:
-    """An internal service the attacker aims at; it plays along with anything."""
-    with listener() as running:
-        yield running
-
-
-@pytest.fixture
 def bound(tmp_path: Path, store: Listener) -> Iterator[Services]:
     """Services that may reach exactly the store's host:port and nothing else on loopback."""
-    services = strict_services(tmp_path, OUTBOUND_ALLOW_HOSTS=store.netloc)
-    previous = set_services(services)
-    yield services
-    set_services(previous)
+    with current(strict_services(tmp_path, OUTBOUND_ALLOW_HOSTS=store.netloc)) as services:
+        yield services
 
 
 def _install_states(services: Services) -> list[bytes]:
@@ -98,8 +83,9 @@ def _begin(client: FlaskClient, shop: str) -> str:
     ],
 )
 def test_an_install_cannot_start_for_an_internal_or_malformed_store(
-    svc: Services, client: FlaskClient, internal: Listener, shop: str
+    shared: Services, shared_client: FlaskClient, internal: Listener, shop: str
 ) -> None:
+    svc, client = shared, shared_client
     before = snapshot(svc)
     answer = client.get(f"/install/woocommerce?{urlencode({'shop': shop.format(internal=internal.url)})}")
     assert answer.status_code == 400 and "Location" not in answer.headers
@@ -174,7 +160,10 @@ def test_a_callback_without_a_state_the_connector_started_is_refused(
         "<script>.myshopify.com",
     ],
 )
-def test_malformed_shopify_shop_names_get_no_redirect(svc: Services, client: FlaskClient, shop: str) -> None:
+def test_malformed_shopify_shop_names_get_no_redirect(
+    shared: Services, shared_client: FlaskClient, shop: str
+) -> None:
+    svc, client = shared, shared_client
     before = snapshot(svc)
     answer = client.get(f"/install/shopify?{urlencode({'shop': shop})}")
     assert answer.status_code in (400, 401) and "Location" not in answer.headers

@@ -7,7 +7,6 @@ proves by its empty request log that nothing reached it.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,24 +15,12 @@ import requests
 from adapters.outbound import OutboundPolicy, guarded_session
 from adapters.woocommerce.http import error_for
 from connector.errors import OutboundRefused
-from tests.security.support import INTERNAL_SECRET, Listener, listener
+from tests.security.support import INTERNAL_SECRET, Listener
 
 pytestmark = pytest.mark.security
 
 #: http allowed (development), no host trusted: only the addresses decide
 DEV = OutboundPolicy(https_only=False)
-
-
-@pytest.fixture
-def target() -> Iterator[Listener]:
-    with listener() as running:
-        yield running
-
-
-@pytest.fixture
-def other() -> Iterator[Listener]:
-    with listener() as running:
-        yield running
 
 
 def _refused(session: requests.Session, url: str, **kw: Any) -> OutboundRefused:
@@ -64,14 +51,14 @@ def _refused(session: requests.Session, url: str, **kw: Any) -> OutboundRefused:
         "224.0.0.1",
     ],
 )
-def test_internal_addresses_are_refused_before_a_byte_is_sent(target: Listener, address: str) -> None:
-    url = f"http://{address.format(port=target.url.rsplit(':', 1)[1])}/wp-json/"
+def test_internal_addresses_are_refused_before_a_byte_is_sent(internal: Listener, address: str) -> None:
+    url = f"http://{address.format(port=internal.url.rsplit(':', 1)[1])}/wp-json/"
     assert "not public" in _refused(guarded_session(DEV), url).message
-    assert target.hits() == []
+    assert internal.hits() == []
 
 
 def test_a_name_resolving_to_an_internal_address_is_refused_on_every_connection(
-    target: Listener, monkeypatch: pytest.MonkeyPatch
+    internal: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DNS answers are checked at connect time, each time: a name that answered a public address
     before (DNS rebinding) is refused the moment it answers an internal one, and a mixed answer is
@@ -89,44 +76,44 @@ def test_a_name_resolving_to_an_internal_address_is_refused_on_every_connection(
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     session = guarded_session(DEV)
     for _ in range(3):
-        _refused(session, f"http://store.example:{target.url.rsplit(':', 1)[1]}/")
-    assert len(asked) == 3 and target.hits() == []
+        _refused(session, f"http://store.example:{internal.url.rsplit(':', 1)[1]}/")
+    assert len(asked) == 3 and internal.hits() == []
 
 
-def test_production_requests_stores_over_https_only(target: Listener) -> None:
+def test_production_requests_stores_over_https_only(store: Listener) -> None:
     production = OutboundPolicy.from_hosts("", https_only=True)
     assert "plain http" in _refused(guarded_session(production), "http://store.example/wp-json/").message
-    allowed = OutboundPolicy.from_hosts(target.netloc, https_only=True)  # what the operator allowed
-    assert guarded_session(allowed).get(f"{target.url}/wp-json/", timeout=5).status_code == 200
-    assert target.hits() == ["/wp-json/"]
+    allowed = OutboundPolicy.from_hosts(store.netloc, https_only=True)  # what the operator allowed
+    assert guarded_session(allowed).get(f"{store.url}/wp-json/", timeout=5).status_code == 200
+    assert store.hits() == ["/wp-json/"]
 
 
-@pytest.mark.parametrize("elsewhere", ["other", "metadata", "other-scheme"])
+@pytest.mark.parametrize("elsewhere", ["other-port", "metadata", "other-scheme"])
 def test_redirects_to_another_host_are_not_followed(
-    target: Listener, other: Listener, elsewhere: str
+    store: Listener, internal: Listener, elsewhere: str
 ) -> None:
     """Even when both ends are allowed, a redirect leaves neither the scheme, host nor port."""
-    target.redirect_to = {
-        "other": f"{other.url}/steal",
+    store.redirect_to = {
+        "other-port": f"{internal.url}/steal",
         "metadata": "http://169.254.169.254/latest/meta-data/",
-        "other-scheme": f"https://{target.netloc}/wp-json/",
+        "other-scheme": f"https://{store.netloc}/wp-json/",
     }[elsewhere]
-    session = guarded_session(OutboundPolicy.from_hosts(f"127.0.0.1,{target.netloc}", https_only=False))
-    assert "redirect" in _refused(session, f"{target.url}/wp-json/").message
-    assert target.hits() == ["/wp-json/"] and other.hits() == []
+    session = guarded_session(OutboundPolicy.from_hosts(f"127.0.0.1,{store.netloc}", https_only=False))
+    assert "redirect" in _refused(session, f"{store.url}/wp-json/").message
+    assert store.hits() == ["/wp-json/"] and internal.hits() == []
 
 
 def test_proxies_from_the_environment_are_ignored(
-    target: Listener, other: Listener, monkeypatch: pytest.MonkeyPatch
+    store: Listener, internal: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", other.url)
-    monkeypatch.setenv("http_proxy", other.url)
-    session = guarded_session(OutboundPolicy.from_hosts(target.netloc, https_only=False))
-    assert session.get(f"{target.url}/x", timeout=5).status_code == 200
-    assert target.hits() == ["/x"] and other.hits() == []
+    monkeypatch.setenv("HTTP_PROXY", internal.url)
+    monkeypatch.setenv("http_proxy", internal.url)
+    session = guarded_session(OutboundPolicy.from_hosts(store.netloc, https_only=False))
+    assert session.get(f"{store.url}/x", timeout=5).status_code == 200
+    assert store.hits() == ["/x"] and internal.hits() == []
     with pytest.raises(OutboundRefused, match="proxies"):
-        session.get(f"{target.url}/y", proxies={"http": other.url}, timeout=5)
-    assert other.hits() == []
+        session.get(f"{store.url}/y", proxies={"http": internal.url}, timeout=5)
+    assert internal.hits() == []
 
 
 def test_errors_never_quote_what_a_host_answered() -> None:

@@ -54,35 +54,34 @@ REDACT_A = json.dumps({"shop_id": 1, "shop_domain": SHOP_A}).encode()
 PRODUCT_A = json.dumps({"id": 7, "title": "Mug", "admin_graphql_api_id": "gid://shopify/Product/7"}).encode()
 
 
-@pytest.mark.parametrize("topic", ["app/uninstalled", "shop/redact"])
 @pytest.mark.parametrize(
-    "captured", [UNINSTALLED_A, REDACT_A, PRODUCT_A], ids=["uninstall", "redact", "product"]
+    ("topic", "shop", "body"),
+    [
+        *(
+            (t, SHOP_B, b)
+            for t in ("app/uninstalled", "shop/redact")
+            for b in (UNINSTALLED_A, REDACT_A, PRODUCT_A)
+        ),
+        ("shop/redact", SHOP_A, UNINSTALLED_A),
+        ("app/uninstalled", SHOP_A, REDACT_A),
+        ("products/delete", SHOP_A, PRODUCT_A),
+    ],
 )
-def test_a_body_signed_for_one_shop_does_not_act_on_another(
-    svc: Services, client: FlaskClient, stores: dict[str, int], topic: str, captured: bytes
+def test_a_signed_body_does_not_act_on_another_shop_or_under_another_topic(
+    shared: Services, shared_client: FlaskClient, topic: str, shop: str, body: bytes
 ) -> None:
-    """The issue's attack: shop A's genuine signed body, resent as B's app/uninstalled and shop/redact."""
-    before = snapshot(svc)
-    assert shopify(client, topic, SHOP_B, captured)[0] == 401
-    assert snapshot(svc) == before
-
-
-@pytest.mark.parametrize(
-    ("topic", "body"),
-    [("shop/redact", UNINSTALLED_A), ("app/uninstalled", REDACT_A), ("products/delete", PRODUCT_A)],
-)
-def test_a_body_relabelled_with_another_topic_is_refused(
-    svc: Services, client: FlaskClient, stores: dict[str, int], topic: str, body: bytes
-) -> None:
-    before = snapshot(svc)
-    assert shopify(client, topic, SHOP_A, body)[0] == 401
-    assert snapshot(svc) == before
+    """The issue's attack: shop A's genuine signed bodies, resent as B's app/uninstalled and shop/redact
+    (and under topics other than their own)."""
+    before = snapshot(shared)
+    assert shopify(shared_client, topic, shop, body)[0] == 401
+    assert snapshot(shared) == before
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret"], ids=["unsigned", "empty", "wrong-secret"])
 def test_forged_signatures_are_refused(
-    svc: Services, client: FlaskClient, stores: dict[str, int], secret: str | None
+    shared: Services, shared_client: FlaskClient, secret: str | None
 ) -> None:
+    svc, client = shared, shared_client
     before = snapshot(svc)
     for topic, body in (
         ("app/uninstalled", UNINSTALLED_A),
@@ -138,19 +137,27 @@ def test_a_woocommerce_body_relabelled_with_another_topic_is_refused(
 # ------------------------------------------------------------------ destructive topics wait for the platform
 
 
-def _fake(svc: Services, event: str, topic: str) -> tuple[int, str]:
+def _fake_app(svc: Services) -> FakeApp:
     app = svc.platforms["fake"]
     assert isinstance(app, FakeApp)
+    return app
+
+
+def _fake(svc: Services, event: str, topic: str) -> tuple[int, str]:
     headers = {"X-Fake-Shop": "demo.fake", "X-Fake-Topic": topic, "X-Fake-Event": event}
-    answer = handle_webhook(svc, "fake", {**headers, "X-Fake-Signature": app.sign(b"{}")}, b"{}")
+    answer = handle_webhook(svc, "fake", {**headers, "X-Fake-Signature": _fake_app(svc).sign(b"{}")}, b"{}")
     return answer.status, answer.outcome
 
 
-def _fake_store(svc: Services) -> int:
-    app = svc.platforms["fake"]
-    assert isinstance(app, FakeApp)
-    app.store("demo.fake").add_product("mug", [])
-    return save_install(svc, "fake", "demo.fake", {"token": "tok-demo.fake"})
+def _fake_store(svc: Services, *, uninstalled: bool = False) -> int:
+    """A fake store with a product; ``uninstalled``: the app was removed (its token refused)."""
+    shop = _fake_app(svc).store("demo.fake")
+    shop.add_product("mug", [])
+    store_id = save_install(svc, "fake", "demo.fake", {"token": "tok-demo.fake"})
+    if uninstalled:
+        shop.installed = False
+        mark_uninstalled(svc, store_id)
+    return store_id
 
 
 def _same_but_records(before: Snapshot, after: Snapshot) -> bool:
@@ -173,11 +180,7 @@ def test_an_uninstall_the_platform_does_not_confirm_changes_nothing(svc: Service
 
 
 def test_shop_redact_waits_the_grace_period_and_a_reinstall_cancels_it(svc: Services) -> None:
-    app = svc.platforms["fake"]
-    assert isinstance(app, FakeApp)
-    store_id = _fake_store(svc)
-    app.store("demo.fake").installed = False
-    mark_uninstalled(svc, store_id)
+    store_id = _fake_store(svc, uninstalled=True)
     before = snapshot(svc)
     status, outcome = _fake(svc, "r-1", "shop.redact")
     assert status == 200 and outcome.startswith("erasure scheduled for")
@@ -185,7 +188,7 @@ def test_shop_redact_waits_the_grace_period_and_a_reinstall_cancels_it(svc: Serv
     assert after.stores == before.stores and after.counts == before.counts and after.files == before.files
     assert ScheduledJobRegistry(queue=svc.queue()).count == 1
     assert erase_when_due_job(store_id) is False  # not due yet: nothing erased
-    app.store("demo.fake").installed = True
+    _fake_app(svc).store("demo.fake").installed = True
     save_install(svc, "fake", "demo.fake", {"token": "tok-demo.fake"})  # the merchant came back in time
     assert erase_when_due_job(store_id) is False  # when the scheduled erasure runs, it finds a store in use
     with svc.session() as s:
@@ -194,11 +197,7 @@ def test_shop_redact_waits_the_grace_period_and_a_reinstall_cancels_it(svc: Serv
 
 
 def test_shop_redact_after_the_grace_period_erases(svc: Services) -> None:
-    app = svc.platforms["fake"]
-    assert isinstance(app, FakeApp)
-    store_id = _fake_store(svc)
-    app.store("demo.fake").installed = False
-    mark_uninstalled(svc, store_id)
+    store_id = _fake_store(svc, uninstalled=True)
     with svc.session() as s:
         s.get(Store, store_id).uninstalled_at = utcnow() - timedelta(hours=49)  # type: ignore[union-attr]
     assert _fake(svc, "r-2", "shop.redact") == (200, "shop data erased")
