@@ -191,6 +191,11 @@ class GuardedSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        """Refuse a URL the policy rules out before an adapter is even chosen (``file://`` included)."""
+        self.policy.check_url(request.url or "")
+        return super().send(request, **kw)
+
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """The redirect's target, refused when it leaves the origin that answered."""
         target = super().get_redirect_target(resp)

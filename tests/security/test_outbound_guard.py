@@ -13,6 +13,8 @@ import pytest
 import requests
 
 from adapters.outbound import OutboundPolicy, guarded_session
+from adapters.shopify import ShopifyClient, ShopifyConfig
+from adapters.woocommerce import WooCommerceClient, WooConfig
 from adapters.woocommerce.http import error_for
 from connector.errors import OutboundRefused
 from tests.security.support import INTERNAL_SECRET, Listener
@@ -125,3 +127,28 @@ def test_errors_never_quote_what_a_host_answered() -> None:
     answer._content = f'{{"code": 1, "message": "{INTERNAL_SECRET}"}}'.encode()
     error = error_for(answer, "reading")
     assert error is not None and INTERNAL_SECRET not in str(error)
+
+
+def test_a_worker_never_downloads_an_image_from_an_internal_address(
+    store: Listener, internal: Listener
+) -> None:
+    """A store (or a delivery) naming an internal URL as a product's image: both adapters refuse to
+    fetch it, though they may reach the store itself."""
+    allowed = OutboundPolicy.from_hosts(store.netloc, https_only=False)
+    woo = WooCommerceClient(
+        store.url, {"consumer_key": "ck", "consumer_secret": "cs"}, WooConfig(outbound=allowed)
+    )
+    shopify = ShopifyClient(
+        ShopifyConfig(base_url_template=f"{store.url}/{{shop}}", outbound=allowed),
+        "alpha-shop.myshopify.com",
+        {"access_token": "shpat_alpha0001"},
+    )
+    for client in (woo, shopify):
+        for url in (
+            f"{internal.url}/image.png",
+            "http://169.254.169.254/latest/user-data",
+            "file:///etc/passwd",
+        ):
+            with pytest.raises(OutboundRefused):
+                client.fetch_bytes(url)
+    assert internal.hits() == [] and store.hits() == []
