@@ -32,6 +32,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
 from connector.errors import OutboundRefused
+from connector.port import PlatformContext
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -79,6 +80,11 @@ class OutboundPolicy:
 
     https_only: bool = True
     allowed_hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_context(cls, context: PlatformContext) -> OutboundPolicy:
+        """The policy the service configured for its platforms."""
+        return cls.from_hosts(context.outbound_allow_hosts, https_only=context.https_only)
 
     @classmethod
     def from_hosts(cls, hosts: str | Iterable[str], *, https_only: bool = True) -> OutboundPolicy:
