@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connector.enqueue import job_key
+from connector.erasure import erase_store
 from connector.errors import AuthError, ConnectorError
 from connector.models import Store, utcnow
 from connector.services import Services, get_services
@@ -67,8 +68,6 @@ def erasure_due(services: Services, store: Store) -> datetime | None:
 
 def redact_when_due(services: Services, store_id: int) -> str:
     """shop/redact: erase now when the grace period is over, else schedule it for then; the outcome."""
-    from connector.webhooks import erase_store
-
     with services.session() as s:
         store = s.get(Store, store_id)
         installed = store is not None and store.uninstalled_at is None
@@ -96,8 +95,6 @@ def redact_when_due(services: Services, store_id: int) -> str:
 
 def erase_when_due_job(store_id: int) -> bool:
     """rq job: erase a shop whose grace period is over and that was not reinstalled meanwhile."""
-    from connector.webhooks import erase_store
-
     services = get_services()
     with services.session() as s:
         store = s.get(Store, store_id)
