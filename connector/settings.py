@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -60,6 +61,15 @@ class Settings:
     dashboard_local_only: bool = False  # explicit: no DASHBOARD_PASSWORD, loopback clients only
     trusted_proxy_hops: int = 0  # reverse proxies in front of the web app whose X-Forwarded-* count
     shop_redact_grace: int = 48 * 3600  # seconds after an uninstall before shop/redact may erase
+    # monitoring (connector/metrics.py, connector/logs.py, connector/costs.py)
+    log_format: str = "text"  # text (readable) | json (one object a line)
+    metrics_dir: Path = Path("var/metrics")  # PROMETHEUS_MULTIPROC_DIR: shared by every process of a host
+    compute_price_per_hour: float = 0.05  # price of one CPU- (or GPU-) hour the pipeline runs on
+    compute_unit: str = "CPU"  # what that price buys: CPU or GPU
+    paid_service_price_per_image: float = 0.20  # a paid background-removal service, for comparison
+    retouch_minutes_per_photo: float = 5.0  # a person retouching one photo by hand, for comparison
+    retouch_hourly_rate: float = 25.0  # what that person's hour costs
+    cost_currency: str = "USD"
     #: the whole configuration, from which each platform reads its own variables (SHOPIFY_*, WOO_*)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -107,6 +117,7 @@ class Settings:
             dashboard_local_only=_bool(e.get("DASHBOARD_LOCAL_ONLY", "")),
             trusted_proxy_hops=int(e.get("TRUSTED_PROXY_HOPS", "0") or 0),
             shop_redact_grace=int(e.get("SHOP_REDACT_GRACE_SECONDS", str(48 * 3600))),
+            **_monitoring_settings(e, var_dir),
             env=dict(e),
         )
 
@@ -156,6 +167,35 @@ def _environment(e: Mapping[str, str]) -> str:
     except ValueError:
         local = False
     return "development" if local else "production"
+
+
+def _monitoring_settings(e: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    log_format = e.get("LOG_FORMAT", "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigurationError(
+            f"LOG_FORMAT={log_format!r} is not a log format", hint="use 'text' (readable) or 'json'"
+        )
+    unit = e.get("COMPUTE_UNIT", "CPU").strip().upper()
+    if unit not in {"CPU", "GPU"}:
+        raise ConfigurationError(f"COMPUTE_UNIT={unit!r} is not CPU or GPU", hint="use CPU or GPU")
+    try:
+        prices = {
+            "compute_price_per_hour": float(e.get("COMPUTE_PRICE_PER_HOUR", "0.05")),
+            "paid_service_price_per_image": float(e.get("PAID_SERVICE_PRICE_PER_IMAGE", "0.20")),
+            "retouch_minutes_per_photo": float(e.get("RETOUCH_MINUTES_PER_PHOTO", "5")),
+            "retouch_hourly_rate": float(e.get("RETOUCH_HOURLY_RATE", "25")),
+        }
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"a cost setting is not a number: {exc}", hint="write prices and minutes as plain numbers"
+        ) from None
+    return {
+        "log_format": log_format,
+        "metrics_dir": Path(e.get("PROMETHEUS_MULTIPROC_DIR") or var_dir / "metrics").resolve(),
+        "compute_unit": unit,
+        "cost_currency": e.get("COST_CURRENCY", "USD"),
+        **prices,
+    }
 
 
 def load_env_file(path: Path | None = None) -> None:

@@ -72,6 +72,7 @@ def retry_policy(config: ShopifyConfig, runtime: Runtime) -> RetryPolicy:
         sleep=runtime.sleep,
         rng=runtime.rng,
         max_wait=config.backoff_max * 4,
+        platform="shopify",
     )
 
 
@@ -108,4 +109,5 @@ def send(
         what,
         error_for_response,
         UNSTEADY_HINT,
+        platform="shopify",
     )

@@ -8,8 +8,9 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from connector import redaction
+from connector import metrics
 from connector.errors import ConnectorError
+from connector.logs import configure_logging
 from connector.safety import refuse_unsafe_start, web_secret_key
 from connector.services import Services, get_services
 
@@ -24,7 +25,6 @@ def create_app(services: Services | None = None) -> Flask:
     services = services or get_services()
     settings = services.settings
     refuse_unsafe_start(settings)
-    redaction.install()  # before any request is logged
     app = Flask(__name__)
     app.config["SECRET_KEY"] = web_secret_key(settings)
     app.config["SERVICES"] = services
@@ -35,22 +35,22 @@ def create_app(services: Services | None = None) -> Flask:
     if settings.trusted_proxy_hops > 0:  # the client's address and scheme as the trusted proxies saw them
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(services.settings)
+    metrics.use_directory(services.settings.metrics_dir)
 
     from connector.web.dashboard import bp as dashboard_bp
     from connector.web.install import bp as install_bp
     from connector.web.media import bp as media_bp
+    from connector.web.monitoring import bp as monitoring_bp
+    from connector.web.ops import bp as ops_bp
     from connector.web.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(install_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(dashboard_bp)
-
-    @app.get("/healthz")
-    def healthz():
-        services.redis.ping()
-        return jsonify(ok=True)
+    app.register_blueprint(monitoring_bp)
+    app.register_blueprint(ops_bp)  # /healthz, /readyz, /metrics
 
     @app.errorhandler(ConnectorError)
     def connector_error(exc: ConnectorError):

@@ -41,7 +41,7 @@ class DevStack:
     env: dict[str, str]
     webhook_delay: float = 0.2
     media_delay: float = 0.2
-    access_log: bool = False  # log every request to the web app (through the app's log redaction)
+    access_log: bool = False  # log every request to the web app (scrubbed by the service's log handler)
     services: Services = field(init=False)
     web: Served = field(init=False)
     _stoppers: list[Any] = field(default_factory=list, init=False)
