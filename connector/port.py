@@ -215,6 +215,11 @@ class PlatformContext:
     env: Mapping[str, str] = field(repr=False)
     http_timeout: float = 30.0
     shared: SharedState | None = None
+    #: Where requests to stores may go (adapters/outbound.py): ``host`` or ``host:port`` entries the
+    #: operator allows over http and on private addresses (OUTBOUND_ALLOW_HOSTS), and whether every
+    #: other host must be https (production).
+    outbound_allow_hosts: str = ""
+    https_only: bool = True
 
 
 #: A platform's factory, named in the service's ``PLATFORMS`` setting as ``module:attribute``.
@@ -227,6 +232,11 @@ class PlatformApp(Protocol):
     name: ClassVar[str]
     #: Longest image side the store serves unchanged (None: no limit the connector must respect).
     max_image_side: ClassVar[int | None]
+
+    def normalize_shop(self, shop: str) -> str:
+        """The store's name as the platform knows it (what an install records and its callback must
+        name exactly); AuthError when it is not one the connector may install into."""
+        ...
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """Where to send the merchant to grant access."""

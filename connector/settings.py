@@ -6,12 +6,14 @@ for configuration.  Every variable is documented with its default in ``.env.exam
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -60,6 +62,11 @@ class Settings:
     log_level: str
     dashboard_password: str
     kill_at: str  # fault injection for tests: SIGKILL the worker at "<step>:<before|after|call>"
+    environment: str = "development"  # production | development (see connector/safety.py)
+    outbound_allow_hosts: str = ""  # host or host:port reachable over http and on private addresses
+    dashboard_local_only: bool = False  # explicit: no DASHBOARD_PASSWORD, loopback clients only
+    trusted_proxy_hops: int = 0  # reverse proxies in front of the web app whose X-Forwarded-* count
+    shop_redact_grace: int = 48 * 3600  # seconds after an uninstall before shop/redact may erase
     # monitoring (connector/metrics.py, connector/logs.py, connector/costs.py)
     log_format: str = "text"  # text (readable) | json (one object a line)
     metrics_dir: Path = Path("var/metrics")  # PROMETHEUS_MULTIPROC_DIR: shared by every process of a host
@@ -117,9 +124,19 @@ class Settings:
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
             kill_at=e.get("CONNECTOR_KILL_AT", ""),
+            environment=_environment(e),
+            outbound_allow_hosts=e.get("OUTBOUND_ALLOW_HOSTS", ""),
+            dashboard_local_only=_bool(e.get("DASHBOARD_LOCAL_ONLY", "")),
+            trusted_proxy_hops=int(e.get("TRUSTED_PROXY_HOPS", "0") or 0),
+            shop_redact_grace=int(e.get("SHOP_REDACT_GRACE_SECONDS", str(48 * 3600))),
             **_monitoring_settings(e, var_dir),
             env=dict(e),
         )
+
+    @property
+    def production(self) -> bool:
+        """Whether this is a production deployment (strict checks, https only to stores)."""
+        return self.environment == "production"
 
     @property
     def rq_queue(self) -> str:
@@ -145,6 +162,23 @@ class Settings:
                 "ENCRYPTION_KEY is not set",
                 hint="run `make env` to generate one; keep it safe, it encrypts tokens",
             )
+
+
+def _environment(e: Mapping[str, str]) -> str:
+    """``CONNECTOR_ENV`` when given; else production unless PUBLIC_URL is on this machine."""
+    explicit = e.get("CONNECTOR_ENV", "").strip().lower()
+    if explicit in {"production", "development"}:
+        return explicit
+    if explicit:
+        raise ConfigurationError(
+            f"CONNECTOR_ENV={explicit!r} is not an environment", hint="use 'production' or 'development'"
+        )
+    host = (urlsplit(e.get("PUBLIC_URL", "http://127.0.0.1:8000")).hostname or "").lower()
+    try:
+        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    return "development" if local else "production"
 
 
 def _monitoring_settings(e: Mapping[str, str], var_dir: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from adapters.shopify import webhooks
-from adapters.shopify.auth import OAuth
+from adapters.shopify.auth import OAuth, sanitize_shop
 from adapters.shopify.client import ShopifyClient
 from adapters.shopify.config import ShopifyConfig
 from adapters.shopify.embedded import EmbeddedShopify
@@ -37,7 +37,11 @@ class ShopifyApp(EmbeddedShopify):
         self.runtime = runtime or Runtime()
         self.bucket_factory: BucketFactory = bucket_factory or LocalBuckets(self.runtime.monotonic)
         retry = retry_policy(config, self.runtime)
-        self.oauth = OAuth(config, self.runtime.new_session(), retry, self.runtime.clock)
+        self.oauth = OAuth(config, self.runtime.new_session(config.outbound), retry, self.runtime.clock)
+
+    def normalize_shop(self, shop: str) -> str:
+        """The shop's ``name.myshopify.com`` domain; AuthError for anything else."""
+        return sanitize_shop(shop)
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """The shop's permission page for the configured scopes (offline access)."""

@@ -141,10 +141,12 @@ def worker(burst: bool, fork: bool) -> None:
     reused.  On start the worker queues the resumption of operations a killed worker left behind.
     """
     from connector.logs import configure_logging
+    from connector.safety import refuse_unsafe_start
     from connector.worker import WatchedForkWorker, WatchedWorker
     from jobs.tasks import queue_resumptions
 
     services = svc()
+    refuse_unsafe_start(services.settings)
     configure_logging(services.settings)
     resumed = queue_resumptions(services)
     if resumed:
