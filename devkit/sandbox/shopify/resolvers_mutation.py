@@ -24,7 +24,7 @@ from sandbox.shopify.mutations_media import (
     product_variant_detach_media,
 )
 from sandbox.shopify.state import WebhookSubscription
-from sandbox.shopify.views import BulkOperationView, WebhookSubscriptionView
+from sandbox.shopify.views_shop import BulkOperationView, WebhookSubscriptionView
 
 # ------------------------------------------------------------------------------------------- bulk operations
 
