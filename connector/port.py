@@ -31,12 +31,17 @@ class MediaState(enum.StrEnum):
     FAILED = "FAILED"
 
 
+#: :attr:`RemoteImage.position` of a photo only variants show (not in the product's gallery): it is
+#: replaced by relinking those variants, never attached to or moved in the gallery.
+VARIANTS_ONLY = -1
+
+
 @dataclass(frozen=True)
 class RemoteImage:
     """One product image as the store shows it now."""
 
     media_id: str
-    position: int  # zero-based order on the product; 0 is the featured image
+    position: int  # zero-based order on the product; 0 is the featured image; VARIANTS_ONLY
     src: str  # URL the bytes can be fetched from
     alt: str | None = None
     state: MediaState = MediaState.READY

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -17,10 +18,11 @@ from woocommerce import API
 from adapters.woocommerce.catalog import gmt_param, image_ids, to_remote
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy, checked, json_of, transport_error
-from adapters.woocommerce.urls import file_stem, normalize_shop, wp_file_name
+from adapters.woocommerce.originals import is_derived, original_url
+from adapters.woocommerce.urls import basename, file_stem, normalize_shop, wp_file_name
 from adapters.woocommerce.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError
-from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
+from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteImage, RemoteProduct
 
 BATCH_LIMIT = 100
 
@@ -143,13 +145,27 @@ class WooCommerceClient:
             yield self._complete(product)
 
     def _variations(self, product_id: Any) -> list[dict[str, Any]]:
-        return list(
-            self._pages(f"products/{product_id}/variations", f"listing variations of product {product_id}")
-        )
+        """The variations with their own images (``context=edit``: in ``view`` a variation without
+        one reports its parent's featured image)."""
+        what = f"listing variations of product {product_id}"
+        return list(self._pages(f"products/{product_id}/variations", what, context="edit"))
 
     def _complete(self, product: Mapping[str, Any]) -> RemoteProduct:
         variations = self._variations(product["id"]) if product.get("variations") else []
-        return to_remote(product, variations)
+        remote = to_remote(product, variations)
+        if not any(is_derived(i.src) for i in remote.images):
+            return remote
+        return replace(remote, images=tuple(self._original(i) for i in remote.images))
+
+    def _original(self, image: RemoteImage) -> RemoteImage:
+        """The image read from the merchant's original upload where WordPress shows a copy of it."""
+        if not is_derived(image.src):
+            return image
+        try:
+            url = original_url(image.src, self._media(image.media_id))
+        except (NotFound, AuthError):
+            return image
+        return replace(image, src=url, filename=basename(url)) if url else image
 
     def _read(self, product_id: str) -> dict[str, Any]:
         what = f"reading product {product_id} of {self.shop}"

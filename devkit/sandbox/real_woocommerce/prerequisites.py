@@ -24,7 +24,7 @@ WORDPRESS_DEBS = ("wordpress", "wordpress-theme-twentytwentythree")
 PHP_EXTENSIONS = ("mysqli", "curl", "gd", "xml", "mbstring", "intl", "zip")
 DEBIAN_PACKAGES = (
     "php-cli php-mysql php-curl php-gd php-xml php-mbstring php-intl php-zip "
-    "php-getid3 libjs-underscore libjs-cropper mariadb-client"
+    "php-getid3 libjs-underscore libjs-cropper"
 )
 
 
