@@ -66,7 +66,9 @@ def to_remote(product: Mapping[str, Any], variations: Iterable[Mapping[str, Any]
     in_gallery = {str(i["id"]) for i in gallery}
     images = [_remote_image(img, position, links) for position, img in enumerate(gallery)]
     images += [
-        _remote_image(img, VARIANTS_ONLY, links) for mid, img in variation_images.items() if mid not in in_gallery
+        _remote_image(img, VARIANTS_ONLY, links)
+        for mid, img in variation_images.items()
+        if mid not in in_gallery
     ]
     return RemoteProduct(
         product_id=str(product["id"]),

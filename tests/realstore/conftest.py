@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox.real_woocommerce import RealStoreUnavailable, RealWooStore, SeededCatalog, make_certificate, start_real_store
+from sandbox.real_woocommerce import (
+    RealStoreUnavailable,
+    RealWooStore,
+    SeededCatalog,
+    make_certificate,
+    start_real_store,
+)
 from sandbox.woocommerce import RunningWooSandbox, WooSandboxConfig, serve_sandbox
 
 from tests.realstore.stores import ContractStore
@@ -41,7 +47,10 @@ def emulator() -> Iterator[RunningWooSandbox]:
 
 
 @pytest.fixture(
-    params=[pytest.param("emulator", marks=pytest.mark.e2e), pytest.param("real", marks=pytest.mark.realstore)]
+    params=[
+        pytest.param("emulator", marks=pytest.mark.e2e),
+        pytest.param("real", marks=pytest.mark.realstore),
+    ]
 )
 def store(request: pytest.FixtureRequest) -> Iterator[ContractStore]:
     """Each contract test runs on the emulator and on the real store."""

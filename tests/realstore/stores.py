@@ -40,7 +40,9 @@ def big_jpeg(width: int = 2800) -> bytes:
     """A real photo enlarged past WordPress's 2560 px threshold."""
     with Image.open(EXAMPLES / "car-3.jpg") as img:
         buf = io.BytesIO()
-        img.convert("RGB").resize((width, round(img.height * width / img.width))).save(buf, "JPEG", quality=85)
+        img.convert("RGB").resize((width, round(img.height * width / img.width))).save(
+            buf, "JPEG", quality=85
+        )
     return buf.getvalue()
 
 
@@ -75,7 +77,9 @@ class ContractStore:
             response = api.delete(endpoint, **kwargs)
         else:
             response = getattr(api, method.lower())(endpoint, data, **kwargs)
-        assert response.status_code < 300, f"{method} {endpoint}: {response.status_code} {response.text[:300]}"
+        assert response.status_code < 300, (
+            f"{method} {endpoint}: {response.status_code} {response.text[:300]}"
+        )
         return response.json()
 
     def wp(self, method: str, route: str, **kw: Any) -> requests.Response:
@@ -106,7 +110,9 @@ class ContractStore:
         if variations:
             body.update(
                 type="variable",
-                attributes=[{"name": "Colour", "options": list(variations), "variation": True, "visible": True}],
+                attributes=[
+                    {"name": "Colour", "options": list(variations), "variation": True, "visible": True}
+                ],
             )
         else:
             body["regular_price"] = "9.99"
@@ -114,7 +120,10 @@ class ContractStore:
         self.created.append(pid)
         made = {}
         for option, image in (variations or {}).items():
-            vbody: dict[str, Any] = {"regular_price": "12.00", "attributes": [{"name": "Colour", "option": option}]}
+            vbody: dict[str, Any] = {
+                "regular_price": "12.00",
+                "attributes": [{"name": "Colour", "option": option}],
+            }
             if image:
                 vbody["image"] = {"id": image}
             made[option] = int(self.wc("POST", f"products/{pid}/variations", vbody)["id"])

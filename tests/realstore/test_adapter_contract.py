@@ -46,7 +46,11 @@ def test_modified_after_lists_only_products_changed_since(store: ContractStore) 
     changed = [p.product_id for p in client_of(store).iter_products(updated_since=since)]
     assert str(touched) in changed and str(untouched) not in changed
     remote = client_of(store).get_product(str(touched))
-    assert remote is not None and remote.updated_at is not None and remote.updated_at >= since.replace(microsecond=0)
+    assert (
+        remote is not None
+        and remote.updated_at is not None
+        and remote.updated_at >= since.replace(microsecond=0)
+    )
 
 
 def test_images_and_variations_including_photos_only_a_variation_shows(store: ContractStore) -> None:
@@ -102,7 +106,9 @@ def test_replace_keeps_slot_alt_and_variation_links_and_rollback_restores_them(s
         client.move_media(str(pid), str(front), 0)
 
     # a photo only a variation shows is replaced through the variation, the gallery left alone
-    green_new = client.upload_media(str(pid), png(colour=(0, 160, 0)), f"ic-{pid}-g-{secrets.token_hex(3)}.png", "image/png", None)
+    green_new = client.upload_media(
+        str(pid), png(colour=(0, 160, 0)), f"ic-{pid}-g-{secrets.token_hex(3)}.png", "image/png", None
+    )
     client.link_variants(str(pid), green_new, (str(variations["Green"]),))
     client.detach_media(str(pid), str(green))
     assert store.shown(pid) == [int(new), back]
@@ -152,13 +158,21 @@ def test_webhooks_are_created_once_pinged_and_deliveries_signed(store: ContractS
             pings = hooks.wait_for(path, count=4)
             assert {APP.verify_webhook(p.headers, p.body, None).topic for p in pings} == {WebhookTopic.PING}
             client.register_webhooks(url)  # idempotent: no second set, and no new ping (same URL)
-            assert len([w for w in store.wc("GET", "webhooks", per_page=100) if w["delivery_url"] == url]) == 4
+            assert (
+                len([w for w in store.wc("GET", "webhooks", per_page=100) if w["delivery_url"] == url]) == 4
+            )
             assert len(hooks.at(path)) == 4
 
             store.wc("PUT", f"products/{pid}", {"name": "Hooked again"})
-            delivery = wait_for(lambda: [r for r in hooks.at(path) if "X-Wc-Webhook-Signature" in r.headers], store)[0]
+            delivery = wait_for(
+                lambda: [r for r in hooks.at(path) if "X-Wc-Webhook-Signature" in r.headers], store
+            )[0]
             event = APP.verify_webhook(delivery.headers, delivery.body, client.webhook_secret())
-            assert (event.topic, event.product_id, event.shop) == (WebhookTopic.PRODUCT_UPDATED, str(pid), store.url)
+            assert (event.topic, event.product_id, event.shop) == (
+                WebhookTopic.PRODUCT_UPDATED,
+                str(pid),
+                store.url,
+            )
             assert event.payload["name"] == "Hooked again" and [i["id"] for i in event.payload["images"]]
             assert delivery.headers["X-Wc-Webhook-Source"] == store.url + "/"
             with pytest.raises(WebhookRejected):

@@ -1,4 +1,4 @@
-"""A real WordPress 6.1 + WooCommerce 7.9 store on loopback for tests (Debian's packages, MariaDB, ``php -S``).
+"""A real WordPress 6.1 + WooCommerce 7.9 store on loopback for tests (Debian packages, MariaDB, php -S).
 
 :func:`start_real_store` checks the prerequisites (raising :class:`RealStoreUnavailable` with the
 reason), builds a fresh store with its own database and seeds it; ``stop()`` removes it again.

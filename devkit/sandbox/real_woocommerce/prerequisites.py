@@ -58,7 +58,9 @@ def _debs(cache: Path) -> tuple[Path, ...]:
     if all(found):
         return tuple(p for p in found if p)
     if not shutil.which("apt-get"):
-        raise RealStoreUnavailable("Debian's wordpress package is not downloaded and apt-get is not available")
+        raise RealStoreUnavailable(
+            "Debian's wordpress package is not downloaded and apt-get is not available"
+        )
     debs.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         ["apt-get", "download", *WORDPRESS_DEBS], cwd=debs, capture_output=True, text=True, check=False
@@ -85,7 +87,9 @@ def _php() -> str:
         )
     for shared in ("/usr/share/php/getid3", "/usr/share/javascript/underscore"):
         if not Path(shared).exists():
-            raise RealStoreUnavailable(f"{shared} is missing (Debian's php-getid3/libjs-*): run `make realstore`")
+            raise RealStoreUnavailable(
+                f"{shared} is missing (Debian's php-getid3/libjs-*): run `make realstore`"
+            )
     return php
 
 

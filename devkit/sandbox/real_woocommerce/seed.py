@@ -65,7 +65,9 @@ def big_photo(directory: Path) -> Path:
 def seed(store: RealWooStore) -> SeededCatalog:
     """Upload the photos and create the products through WooCommerce's own PHP classes."""
     big = big_photo(store.root.parents[2])
-    photos = {key: {"path": str(EXAMPLES / name), "name": name, "alt": alt} for key, (name, alt) in PHOTOS.items()}
+    photos = {
+        key: {"path": str(EXAMPLES / name), "name": name, "alt": alt} for key, (name, alt) in PHOTOS.items()
+    }
     photos["big"] = {"path": str(big), "name": "poster.jpg", "alt": "Poster"}
     answer = store.tool("seed", stdin={"photos": photos, "products": PRODUCTS})
     products = {key: int(p["id"]) for key, p in answer["products"].items()}

@@ -64,9 +64,16 @@ def _unpack_woocommerce(pre: Prerequisites) -> Path:
 def _config(db: str, pre: Prerequisites, url: str, ca: Path | None) -> str:
     salts = "".join(
         f"define('{name}', '{secrets.token_hex(32)}');\n"
-        for name in (
-            "AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT"
-        ).split()
+        for name in [
+            "AUTH_KEY",
+            "SECURE_AUTH_KEY",
+            "LOGGED_IN_KEY",
+            "NONCE_KEY",
+            "AUTH_SALT",
+            "SECURE_AUTH_SALT",
+            "LOGGED_IN_SALT",
+            "NONCE_SALT",
+        ]
     )
     return f"""<?php
 define('DB_NAME', '{db}');
@@ -183,7 +190,9 @@ def build_store(pre: Prerequisites, ca: Path | None = None) -> RealWooStore:
     (share / "javascript").symlink_to("/usr/share/javascript")
     root = share / "wordpress"
     subprocess.run(["cp", "-al", str(wordpress / "usr" / "share" / "wordpress"), str(root)], check=True)
-    subprocess.run(["cp", "-al", str(plugin), str(root / "wp-content" / "plugins" / "woocommerce")], check=True)
+    subprocess.run(
+        ["cp", "-al", str(plugin), str(root / "wp-content" / "plugins" / "woocommerce")], check=True
+    )
     for extra in ("uploads", "mu-plugins"):
         (root / "wp-content" / extra).mkdir(exist_ok=True)
     shutil.copy(PHP_DIR / "test-openings.php", root / "wp-content" / "mu-plugins" / "test-openings.php")
@@ -203,7 +212,9 @@ def build_store(pre: Prerequisites, ca: Path | None = None) -> RealWooStore:
             timeout=300,
         )
         if installed.returncode != 0:
-            raise RuntimeError(f"installing WordPress failed: {installed.stderr[-2000:]}{installed.stdout[-500:]}")
+            raise RuntimeError(
+                f"installing WordPress failed: {installed.stderr[-2000:]}{installed.stdout[-500:]}"
+            )
         store.versions = json.loads(installed.stdout.strip().splitlines()[-1])
         store.credentials = store.tool("credentials")
         store.access_log = run_dir / "access.log"
