@@ -104,6 +104,41 @@ class WooCommerceApp:
             ) from exc
         return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
 
+    # ------------------------------------------------------------------ credentials entered by hand
+
+    def store_address(self, shop: str) -> str:
+        """The site URL as WordPress names it (``X-WC-Webhook-Source``): scheme, lower-case host, no slash."""
+        return normalize_shop(shop)
+
+    def check_credentials(self, shop: str, credentials: Mapping[str, Any]) -> None:
+        """The REST key must read products there, and an Application Password given must log in."""
+        site = normalize_shop(shop)
+        try:
+            self.client(site, credentials).check_access()
+        except TransientError:
+            raise
+        except AuthError as exc:
+            raise AuthError(
+                f"the REST API key does not work on {site}: {exc.message}",
+                hint="use a read/write key from WooCommerce → Settings → Advanced → REST API, "
+                "or install through the install link",
+            ) from exc
+        except ConnectorError as exc:
+            raise AuthError(
+                f"{site} does not answer as a WooCommerce store: {exc.message}",
+                hint="give the Site Address (WordPress → Settings → General); permalinks must not be Plain",
+            ) from exc
+        if credentials.get("app_user") or credentials.get("app_password"):
+            with self._session() as session:
+                app_passwords.check_password(
+                    session,
+                    site,
+                    str(credentials.get("app_user") or ""),
+                    str(credentials.get("app_password") or ""),
+                    self.config.timeout,
+                    self._retry(),
+                )
+
     # ------------------------------------------------------------------ Application Password (follow-up)
 
     def _retry(self) -> RetryPolicy:
