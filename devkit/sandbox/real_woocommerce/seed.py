@@ -3,7 +3,7 @@
 * "Red car" shows car-1 and car-3; "Red car (copy)" shows the same car-1 attachment (what
   WooCommerce's "Duplicate" does);
 * "Jacket" is variable: its gallery shows cloth-1, two variations show photos of their own that
-  are not in the gallery, a third shows none;
+  are not in the gallery (cloth-1 mirrored, anime-girl-1), a third shows none;
 * "Poster" shows a 3000 px wide upload, which WordPress serves as a ``-scaled`` copy;
 * "Dog" shows animal-2.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from sandbox.real_woocommerce.site import RealWooStore
 
@@ -25,7 +25,6 @@ PHOTOS: dict[str, tuple[str, str]] = {  # key -> (example file, alt)
     "car1": ("car-1.jpg", "Red car, side view"),
     "car3": ("car-3.jpg", "Red car, front"),
     "cloth": ("cloth-1.jpg", "Jacket"),
-    "girl": ("girl-1.jpg", "Jacket in blue"),
     "anime": ("anime-girl-1.jpg", "Jacket in green"),
     "dog": ("animal-2.jpg", "Dog"),
 }
@@ -36,7 +35,7 @@ PRODUCTS: list[dict[str, Any]] = [
         "key": "jacket",
         "name": "Jacket",
         "photos": ["cloth"],
-        "variations": {"Blue": "girl", "Green": "anime", "Grey": None},
+        "variations": {"Blue": "blue", "Green": "anime", "Grey": None},
     },
     {"key": "poster", "name": "Poster", "photos": ["big"]},
     {"key": "dog", "name": "Dog", "photos": ["dog"]},
@@ -62,13 +61,23 @@ def big_photo(directory: Path) -> Path:
     return path
 
 
+def mirrored_photo(directory: Path) -> Path:
+    """Another real photo: the jacket seen from the other side (its blue variation's own photo)."""
+    path = directory / "jacket-blue.jpg"
+    with Image.open(EXAMPLES / "cloth-1.jpg") as img:
+        ImageOps.mirror(img.convert("RGB")).save(path, quality=90)
+    return path
+
+
 def seed(store: RealWooStore) -> SeededCatalog:
     """Upload the photos and create the products through WooCommerce's own PHP classes."""
     big = big_photo(store.root.parents[2])
+    blue = mirrored_photo(store.root.parents[2])
     photos = {
         key: {"path": str(EXAMPLES / name), "name": name, "alt": alt} for key, (name, alt) in PHOTOS.items()
     }
     photos["big"] = {"path": str(big), "name": "poster.jpg", "alt": "Poster"}
+    photos["blue"] = {"path": str(blue), "name": "jacket-blue.jpg", "alt": "Jacket in blue"}
     answer = store.tool("seed", stdin={"photos": photos, "products": PRODUCTS})
     products = {key: int(p["id"]) for key, p in answer["products"].items()}
     variations = {
