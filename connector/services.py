@@ -27,7 +27,7 @@ from connector.settings import Settings, get_settings
 def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
     """The platforms this service speaks, configured from settings."""
     from adapters.shopify import ShopifyApp, ShopifyConfig
-    from adapters.woocommerce import WooCommerceApp
+    from adapters.woocommerce import WooCommerceApp, WooConfig
     from connector.throttle import SharedBuckets
 
     shopify = ShopifyApp(
@@ -42,7 +42,13 @@ def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
         ),
         bucket_factory=SharedBuckets(settings),  # Shopify's bucket is per app and shop: share it
     )
-    woo = WooCommerceApp(app_name=settings.woo_app_name, timeout=settings.http_timeout)
+    woo = WooCommerceApp(
+        config=WooConfig(
+            app_name=settings.woo_app_name,
+            timeout=settings.http_timeout,
+            allow_http_callback=settings.woo_allow_http_callback,
+        )
+    )
     return {shopify.name: shopify, woo.name: woo}
 
 

@@ -52,6 +52,7 @@ class Settings:
     shopify_scopes: str
     shopify_bulk_threshold: int
     woo_app_name: str
+    woo_allow_http_callback: bool  # only for the sandbox's emulated stores: a real WooCommerce demands https
     http_timeout: float
     log_level: str
     dashboard_password: str
@@ -98,6 +99,7 @@ class Settings:
             shopify_scopes=e.get("SHOPIFY_SCOPES", "read_products,write_products,read_files,write_files"),
             shopify_bulk_threshold=int(e.get("SHOPIFY_BULK_THRESHOLD", "2000")),
             woo_app_name=e.get("WOO_APP_NAME", "Image Connector"),
+            woo_allow_http_callback=_bool(e.get("WOO_ALLOW_HTTP_CALLBACK", "")),
             http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),

@@ -21,7 +21,7 @@ from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
 from adapters.woocommerce.urls import normalize_shop, origin, with_query
-from connector.errors import AuthError, ConnectorError, TransientError
+from connector.errors import AuthError, ConfigurationError, ConnectorError, TransientError
 from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 REQUIRED_KEYS = ("key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions")
@@ -57,6 +57,12 @@ class WooCommerceApp:
         configured one, else the callback's site root).
         """
         site = normalize_shop(shop)
+        if not redirect_uri.lower().startswith("https://") and not self.config.allow_http_callback:
+            raise ConfigurationError(
+                f"WooCommerce posts its keys only to an https callback; the connector's is {redirect_uri}",
+                hint="serve the connector over https and set PUBLIC_URL=https://… (WooCommerce would answer "
+                "'The callback_url needs to be over SSL')",
+            )
         query = {
             "app_name": self.config.app_name,
             "scope": "read_write",

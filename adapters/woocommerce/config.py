@@ -16,6 +16,9 @@ class WooConfig:
     ``return_url`` is where the merchant's browser lands after granting access (the keys go
     to the callback server-to-server); default: the root of the callback's origin.  ``app_id`` is the
     UUID the connector gives WordPress when asking for an Application Password.
+    ``allow_http_callback`` lets installs start with an http callback, which only the sandbox's emulated
+    stores accept when told to: a real WooCommerce posts keys only to https ("The callback_url needs
+    to be over SSL").
     """
 
     app_name: str = "Image Connector"
@@ -28,3 +31,4 @@ class WooConfig:
     app_id: str = DEFAULT_APP_ID
     max_download_bytes: int = 200 * 1024 * 1024
     user_agent: str = "image-connector (WooCommerce REST v3)"
+    allow_http_callback: bool = False

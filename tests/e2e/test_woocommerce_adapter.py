@@ -36,7 +36,8 @@ def woo() -> Iterator[RunningWooSandbox]:
 
 @pytest.fixture(scope="module")
 def app() -> WooCommerceApp:
-    return WooCommerceApp(config=WooConfig(app_name="Image Connector", timeout=10, per_page=5), retry=FAST)
+    config = WooConfig(app_name="Image Connector", timeout=10, per_page=5, allow_http_callback=True)
+    return WooCommerceApp(config=config, retry=FAST)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The connector against the real WooCommerce store: the dev stack behind https, a merchant's browser install."""
+"""The connector against the real WooCommerce store: the dev stack behind https, a browser install."""
 
 from __future__ import annotations
 

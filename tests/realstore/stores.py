@@ -138,10 +138,11 @@ class ContractStore:
         return [int(i["id"]) for i in self.wc("GET", f"products/{product_id}")["images"]]
 
     def variation_images(self, product_id: int) -> dict[int, int | None]:
-        """Variation id → the attachment id it shows."""
+        """Variation id → the attachment id it has itself (``context=edit``: in ``view`` a variation
+        without one reports its parent's featured image)."""
         return {
             int(v["id"]): (int(v["image"]["id"]) if v.get("image") else None)
-            for v in self.wc("GET", f"products/{product_id}/variations", per_page=100)
+            for v in self.wc("GET", f"products/{product_id}/variations", per_page=100, context="edit")
         }
 
     def cleanup(self) -> None:

@@ -12,9 +12,10 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
-from connector.errors import AuthError, ConnectorError, NotFound, WebhookRejected
+from connector.errors import AuthError, ConfigurationError, ConnectorError, NotFound, WebhookRejected
 from connector.port import MediaState, WebhookTopic
 from tests.realstore.stores import ContractStore, big_jpeg, example, png, sha, wait_for
 from tests.woo_support import receiver
@@ -198,3 +199,13 @@ def test_error_shapes(store: ContractStore) -> None:
     with pytest.raises(ConnectorError) as wrong_site:
         APP.client(store.url + "/no-such-site", store.credentials).check_access()
     assert wrong_site.value.hint
+
+
+def test_the_key_grant_demands_an_https_callback_and_the_adapter_says_so_first(store: ContractStore) -> None:
+    callback = "http://127.0.0.1:9/install/woocommerce/callback"
+    lenient = WooCommerceApp(config=WooConfig(allow_http_callback=True))
+    page = requests.get(lenient.authorize_url(store.url, "st4te", callback), timeout=60)
+    assert "The callback_url needs to be over SSL" in page.text  # what the merchant would see
+    with pytest.raises(ConfigurationError) as refused:
+        APP.authorize_url(store.url, "st4te", callback)
+    assert "PUBLIC_URL=https://" in (refused.value.hint or "")
