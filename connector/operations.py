@@ -16,6 +16,7 @@ filename (which carries the operation id), so there is never a second upload.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -70,9 +71,16 @@ def kill_point(services: Services, step: str, when: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+_OUR_SUFFIXES = re.compile(r"(-ic\d+(-\d+)?)+$")  # WordPress may add "-1" to a taken name
+
+
 def upload_filename(op: Operation, version: ImageVersion, base: str | None) -> str:
-    """The filename an operation uploads under; it carries the operation id (idempotency)."""
-    stem = (base or "image").rsplit("/", 1)[-1].rsplit(".", 1)[0][:60] or "image"
+    """The filename an operation uploads under; it carries the operation id (idempotency).
+
+    The merchant's name stays the stem: the suffix of an earlier operation (a slot replaced again)
+    is dropped, so names never stack up (``shoe-ic3-ic20.png``)."""
+    stem = (base or "image").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = _OUR_SUFFIXES.sub("", stem)[:60] or "image"
     return f"{stem}-ic{op.id}.{EXTENSIONS.get(version.mime, 'png')}"
 
 

@@ -26,11 +26,13 @@ from connector.models import (
     ImageStatus,
     ImageVersion,
     Operation,
+    OperationKind,
     OperationState,
     Origin,
     Product,
     Store,
     StoreMode,
+    VersionKind,
     utcnow,
 )
 from connector.port import RemoteProduct
@@ -51,10 +53,16 @@ class SyncReport:
 
 
 def own_media_ids(session: Session, store_id: int) -> set[str]:
-    """Every media id the connector uploaded to this store (results and re-uploads)."""
+    """Every media id of a result the connector uploaded to this store.
+
+    A rollback's media is the merchant's photo again (their attachment, or their bytes uploaded
+    anew): a product that shows it later is the merchant's to have processed.
+    """
     from_ops = session.scalars(
         select(Operation.new_media_id).where(
-            Operation.store_id == store_id, Operation.new_media_id.is_not(None)
+            Operation.store_id == store_id,
+            Operation.kind == OperationKind.REPLACE.value,
+            Operation.new_media_id.is_not(None),
         )
     )
     from_versions = session.scalars(
@@ -62,7 +70,7 @@ def own_media_ids(session: Session, store_id: int) -> set[str]:
         .join(Image, Image.id == ImageVersion.image_id)
         .where(
             Image.store_id == store_id,
-            ImageVersion.kind != "original",
+            ImageVersion.kind == VersionKind.RESULT.value,
             ImageVersion.platform_media_id.is_not(None),
         )
     )
@@ -196,8 +204,9 @@ def mirror_product(session: Session, store: Store, remote: RemoteProduct, media:
         image.src = remote_image.src
         image.filename = remote_image.filename
         image.variant_ids = list(remote_image.variant_ids)
-        if image.status == ImageStatus.GONE.value:
-            image.status = ImageStatus.NEW.value
+        if image.status == ImageStatus.GONE.value:  # shown again: ours again, or the merchant's to process
+            ours = image.origin == Origin.CONNECTOR.value
+            image.status = ImageStatus.PUBLISHED.value if ours else ImageStatus.NEW.value
         session.flush()
         _apply_sharing_rule(session, image)
         if image.status == ImageStatus.NEW.value:

@@ -7,6 +7,7 @@ products sharing one attachment, photos only variations show, and an upload over
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,13 @@ def images(connector: RealConnector, product_key: str) -> list[Image]:
         return rows
 
 
+def status_of(connector: RealConnector, image_id: int) -> str:
+    with connector.stack.services.session() as s:
+        image = s.get(Image, image_id)
+        assert image is not None
+        return image.status
+
+
 def original_blob(connector: RealConnector, image: Image) -> bytes:
     with connector.stack.services.session() as s:
         version = s.get(ImageVersion, image.original_version_id)
@@ -127,6 +135,9 @@ def test_an_upload_over_2560_px_is_backed_up_as_the_merchant_uploaded_it(connect
     (poster,) = images(connector, "poster")
     assert poster.status == "published"
     assert sha(original_blob(connector, poster)) == sha(connector.catalog.big_upload.read_bytes())
+    with connector.stack.services.session() as s:
+        original = s.get(ImageVersion, poster.original_version_id)
+        assert original is not None and original.mime == "image/jpeg"  # re-uploadable as what it is
 
 
 def test_the_stores_deliveries_for_our_own_writes_queue_no_work(connector: RealConnector) -> None:
@@ -157,6 +168,38 @@ def test_cli_takes_the_stores_product_id_and_refuses_unknown_ones(connector: Rea
     assert row.status == "rolled_back" and row.platform_media_id == str(connector.catalog.media["dog"])
 
 
+def test_a_result_the_merchant_removes_and_adds_back_is_ours_again(connector: RealConnector) -> None:
+    car, media = connector.catalog.products["car"], connector.catalog.media
+    (row,) = (i for i in images(connector, "car") if i.original_media_id == str(media["car3"]))
+    assert row.status == "published"
+    shown, ours = connector.api.shown(car), int(row.platform_media_id)
+    connector.api.wc("PUT", f"products/{car}", {"images": [{"id": i} for i in shown if i != ours]})
+    connector.settle()
+    assert status_of(connector, row.id) == "gone"
+    connector.api.wc("PUT", f"products/{car}", {"images": [{"id": i} for i in shown]})
+    connector.settle()
+    assert status_of(connector, row.id) == "published"  # not queued for good: it is our result
+
+
+def test_rollback_after_the_original_was_deleted_uploads_the_backup_under_the_merchants_name(
+    connector: RealConnector,
+) -> None:
+    car3 = connector.catalog.media["car3"]
+    (row,) = (i for i in images(connector, "car") if i.original_media_id == str(car3))
+    assert row.status == "published"
+    assert connector.api.wp("DELETE", f"media/{car3}", params={"force": "true"}).status_code == 200
+    done = CliRunner().invoke(cli, ["rollback", str(connector.store_id), "--image", str(row.id)])
+    assert done.exit_code == 0, done.output
+    connector.settle()
+    (row,) = (i for i in images(connector, "car") if i.id == row.id)
+    assert row.status == "rolled_back" and row.platform_media_id != str(car3)
+    media = connector.api.media(row.platform_media_id)
+    name = media["media_details"]["file"].rsplit("/", 1)[-1]
+    assert re.fullmatch(r"car-3-ic\d+\.jpg", name), name  # not car-3-ic3-ic20.png
+    assert media["mime_type"] == "image/jpeg"  # the backup is what the merchant uploaded: a JPEG
+    assert sha(requests.get(media["source_url"], timeout=60).content) == sha(original_blob(connector, row))
+
+
 def test_whole_store_rollback_serves_the_merchants_original_bytes_again(connector: RealConnector) -> None:
     result = CliRunner().invoke(cli, ["rollback", str(connector.store_id)])
     assert result.exit_code == 0, result.output
@@ -165,12 +208,32 @@ def test_whole_store_rollback_serves_the_merchants_original_bytes_again(connecto
     owned = [i for i in rows if i.failure_code != "shared_media"]
     for key, media_id in connector.catalog.media.items():
         row = next(i for i in owned if i.original_media_id == str(media_id))
-        assert row.status == "rolled_back" and row.platform_media_id == str(media_id), key
+        assert row.status == "rolled_back", key
+        assert row.platform_media_id == str(media_id) or key == "car3", key  # car3's original was deleted
         served = requests.get(row.src, timeout=60).content
         assert sha(served) == sha(original_blob(connector, row)), key
     served_products: dict[str, Any] = {
         key: connector.api.shown(pid) for key, pid in connector.catalog.products.items()
     }
-    media = connector.catalog.media
-    assert served_products["car"] == [media["car1"], media["car3"]]
-    assert served_products["poster"] == [media["big"]]
+    by_product = {
+        p: [
+            int(i.platform_media_id)
+            for i in sorted(images(connector, p), key=lambda i: i.position)
+            if i.position >= 0
+        ]
+        for p in served_products
+    }
+    assert served_products == by_product
+    assert served_products["poster"] == [connector.catalog.media["big"]]
+
+
+def test_a_new_product_showing_a_restored_original_is_processed(connector: RealConnector) -> None:
+    poster, big = connector.catalog.products["poster"], connector.catalog.media["big"]
+    connector.api.wc("DELETE", f"products/{poster}")  # the merchant moves the photo to a new product
+    connector.settle()
+    new, _ = connector.api.product("Poster, reframed", [big])
+    connector.settle()
+    with connector.stack.services.session() as s:
+        rows = list(s.scalars(select(Image).join(Product).where(Product.platform_id == str(new))))
+        assert [r.original_media_id for r in rows] == [str(big)]  # synced with its image
+        assert rows[0].status not in ("new", "queued") and rows[0].original_version_id
