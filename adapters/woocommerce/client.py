@@ -146,9 +146,12 @@ class WooCommerceClient:
 
     def _variations(self, product_id: Any) -> list[dict[str, Any]]:
         """The variations with their own images (``context=edit``: in ``view`` a variation without
-        one reports its parent's featured image)."""
+        one reports its parent's featured image), by id (pages of the default order may overlap)."""
         what = f"listing variations of product {product_id}"
-        return list(self._pages(f"products/{product_id}/variations", what, context="edit"))
+        pages = self._pages(
+            f"products/{product_id}/variations", what, context="edit", orderby="id", order="asc"
+        )
+        return list(pages)
 
     def _complete(self, product: Mapping[str, Any]) -> RemoteProduct:
         variations = self._variations(product["id"]) if product.get("variations") else []
@@ -375,7 +378,9 @@ class WooCommerceClient:
         """
         secret = self.webhook_secret()
         what = f"registering webhooks on {self.shop}"
-        existing = [w for w in self._pages("webhooks", what) if w.get("delivery_url") == callback_url]
+        # by id: WooCommerce orders by date to the second, so pages of same-second webhooks overlap
+        listed = self._pages("webhooks", what, orderby="id", order="asc")
+        existing = list({int(w["id"]): w for w in listed if w.get("delivery_url") == callback_url}.values())
         for topic in SUBSCRIBED_TOPICS:
             mine = sorted((w for w in existing if w.get("topic") == topic), key=lambda w: int(w["id"]))
             body = {"name": f"{self.config.app_name} {topic}", "status": "active", "secret": secret}

@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 
 from connector.errors import ConnectorError
 from connector.services import Services, get_services
+from connector.web.redaction import install_redaction
 
 
 def create_app(services: Services | None = None) -> Flask:
@@ -18,6 +19,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.config["SERVICES"] = services
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024
     logging.basicConfig(level=services.settings.log_level)
+    install_redaction()  # credentials some platforms put in redirect URLs never reach the access log
 
     from connector.web.dashboard import bp as dashboard_bp
     from connector.web.install import bp as install_bp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from sandbox.common.serve import Served, serve
 from sandbox.devstack import DevStack
 from sandbox.real_woocommerce import RealWooStore, SeededCatalog, TlsTerminator
 
 from connector.settings import Settings
+from connector.web import create_app
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.realstore.stores import ContractStore
 
@@ -26,7 +29,9 @@ class RealConnector:
     store: RealWooStore
     catalog: SeededCatalog
     api: ContractStore
+    access_log: AccessLog
     store_id: int = 0
+    landing: str = ""
 
     @property
     def public_url(self) -> str:
@@ -42,12 +47,33 @@ class RealConnector:
                 return
 
 
-def start_connector(stack: DevStack, cert: tuple[Path, Path]) -> TlsTerminator:
-    """Put https in front of the stack's web app and make the connector call itself by that address."""
-    tls = TlsTerminator(stack.web.server.server_port, cert[0], cert[1]).start()
+class AccessLog(logging.Handler):
+    """The web server's access log lines, as its handlers would write them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def start_connector(stack: DevStack, cert: tuple[Path, Path]) -> tuple[TlsTerminator, Served, AccessLog]:
+    """Serve the web app with an access log behind https; the connector calls itself by that address."""
+    web = serve(create_app(stack.services), quiet=False)
+    log = AccessLog()
+    logging.getLogger("werkzeug").addHandler(log)
+    tls = TlsTerminator(web.server.server_port, cert[0], cert[1]).start()
     stack.env["PUBLIC_URL"] = tls.url
     stack.services.settings = Settings.from_env(stack.env)
-    return tls
+    return tls, web, log
+
+
+def stop_connector(web: Served, tls: TlsTerminator, log: AccessLog) -> None:
+    """Stop what :func:`start_connector` started."""
+    logging.getLogger("werkzeug").removeHandler(log)
+    tls.stop()
+    web.stop()
 
 
 def install_in_browser(connector: RealConnector) -> str:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 import requests
@@ -24,7 +25,13 @@ from connector.cli import main as cli
 from connector.models import Image, ImageVersion, Job, Product, Run, Store, WebhookEventRecord
 from connector.stores import credentials_of
 from tests.conftest import base_env
-from tests.realstore.connector_support import RealConnector, install_in_browser, start_connector, webhooks_to
+from tests.realstore.connector_support import (
+    RealConnector,
+    install_in_browser,
+    start_connector,
+    stop_connector,
+    webhooks_to,
+)
 from tests.realstore.stores import ContractStore, sha
 
 pytestmark = [pytest.mark.realstore, pytest.mark.browser, pytest.mark.slow]
@@ -39,11 +46,11 @@ def connector(
     """The connector installed on the real store through a browser, its first sync published."""
     store, catalog = real_store
     stack = DevStack(env=base_env(tmp_path_factory.mktemp("connector"))).start()
+    tls, web, log = start_connector(stack, test_certificate)
     try:
-        tls = start_connector(stack, test_certificate)
         api = ContractStore("real", store.url, dict(store.credentials), deliver=store.run_queue)
-        running = RealConnector(stack, tls, store, catalog, api)
-        running.landing = install_in_browser(running)  # type: ignore[attr-defined]
+        running = RealConnector(stack, tls, store, catalog, api, log)
+        running.landing = install_in_browser(running)
         with stack.services.session() as s:
             row = s.scalar(select(Store).where(Store.platform == "woocommerce"))
             assert row is not None, "the install created no store"
@@ -53,6 +60,7 @@ def connector(
         running.settle()
         yield running
     finally:
+        stop_connector(web, tls, log)
         stack.stop()
 
 
@@ -91,12 +99,17 @@ def original_blob(connector: RealConnector, image: Image) -> bytes:
 
 
 def test_install_through_both_consents_in_a_browser(connector: RealConnector) -> None:
-    assert "/stores/" in connector.landing  # type: ignore[attr-defined]
+    assert "/stores/" in connector.landing
     with connector.stack.services.session() as s:
         store = s.get(Store, connector.store_id)
         assert store is not None and store.domain == connector.store.url
         creds = credentials_of(connector.stack.services, store)
     assert creds["consumer_key"].startswith("ck_") and creds["app_password"] and creds["app_user"] == "admin"
+    # WordPress hands the Application Password over in the redirect's query string: never in the access log
+    handed_over = [line for line in connector.access_log.lines if "/install/woocommerce/followup" in line]
+    assert handed_over and "password=[redacted]" in handed_over[0]
+    secret = creds["app_password"]
+    assert not [line for line in connector.access_log.lines if secret in unquote_plus(line)]
     hooks = webhooks_to(connector.api, f"{connector.public_url}/webhooks/woocommerce")
     assert sorted(h["topic"] for h in hooks) == sorted(
         ["product.created", "product.updated", "product.deleted", "product.restored"]

@@ -84,20 +84,27 @@ def _hook(s: Site, webhook_id: int) -> Webhook:
 
 @bp.get(PREFIX + "/webhooks")
 def list_webhooks(site: str) -> Response:
-    """``GET webhooks`` (filter by ``status``: all, active, paused, disabled)."""
+    """``GET webhooks`` (filter by ``status``: all, active, paused, disabled; ``orderby`` date, id, title).
+
+    A real store orders by date, to the second: webhooks saved in the same second may change places
+    between pages, so a client paging through them orders by id."""
     s = get_site(site)
     who = caller(s)
     args = Args(query_args())
     status = args.choice("status", "all", ("all", *STATUSES))
     page = args.integer("page", 1, minimum=1)
     per_page = args.integer("per_page", 10, minimum=1, maximum=100)
+    orderby = args.choice("orderby", "date", ("date", "id", "title"))
+    order = args.choice("order", "desc", ("asc", "desc"))
     args.check()
     require(who, "view")
     with s.lock:
         rows = sorted(
             (h for h in s.webhooks.values() if status == "all" or h.status == status),
-            key=lambda h: h.id,
-            reverse=True,
+            key=lambda h: (
+                (h.name, h.id) if orderby == "title" else (h.created, h.id) if orderby == "date" else h.id
+            ),
+            reverse=order == "desc",
         )
         result = paginate(rows, page, per_page, wc_url(s, "webhooks"), query_args())
         resp = jsonify([webhook_json(s, h) for h in result.items])
