@@ -174,11 +174,16 @@ class WooCommerceApp:
         )
 
     def complete_followup(self, shop: str, params: Mapping[str, str], state: str) -> dict[str, str]:
-        """``{"app_user", "app_password"}`` from WordPress's redirect, once the password works there."""
+        """``{"app_user", "app_password"}`` from WordPress's redirect, once the password works there;
+        the connector's earlier Application Passwords of that user are revoked."""
         site = normalize_shop(shop)
         user, password = app_passwords.login_from_callback(site, params, state)
         with self._session() as session:
             app_passwords.check_password(session, site, user, password, self.config.timeout, self._retry())
+            # a re-install replaces the connector's earlier passwords: revoke them on the store
+            app_passwords.revoke_replaced(
+                session, site, user, password, self.config.app_id, self.config.timeout, self._retry()
+            )
         return {"app_user": user, "app_password": password}
 
     # ------------------------------------------------------------------------------------ webhooks

@@ -10,11 +10,13 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
 
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
+from adapters.woocommerce.config import DEFAULT_APP_ID
 from connector.errors import AuthError, ConfigurationError, ConnectorError, NotFound, WebhookRejected
 from connector.port import MediaState, WebhookTopic
 from tests.realstore.stores import ContractStore, big_jpeg, example, png, sha, wait_for
@@ -209,3 +211,21 @@ def test_the_key_grant_demands_an_https_callback_and_the_adapter_says_so_first(s
     with pytest.raises(ConfigurationError) as refused:
         APP.authorize_url(store.url, "st4te", callback)
     assert "PUBLIC_URL=https://" in (refused.value.hint or "")
+
+
+def test_a_new_application_password_revokes_the_connectors_earlier_ones(store: ContractStore) -> None:
+    def create(name: str, app_id: str) -> dict[str, Any]:
+        made = store.wp("POST", "users/me/application-passwords", json={"name": name, "app_id": app_id})
+        assert made.status_code == 201, made.text[:300]
+        body: dict[str, Any] = made.json()
+        return body
+
+    tag = secrets.token_hex(3)
+    earlier = create(f"Image Connector {tag} 1", DEFAULT_APP_ID)
+    other = create(f"Another app {tag}", "1f3e9c3a-0000-4000-8000-000000000001")
+    latest = create(f"Image Connector {tag} 2", DEFAULT_APP_ID)
+    params = {"state": "st", "site_url": store.url, "user_login": "admin", "password": latest["password"]}
+    assert APP.complete_followup(store.url, params, "st")["app_password"] == latest["password"]
+    left = {p["uuid"] for p in store.wp("GET", "users/me/application-passwords").json()}
+    assert earlier["uuid"] not in left  # what this install replaced is revoked on the store
+    assert {latest["uuid"], other["uuid"]} <= left  # the one in use and other applications' stay
