@@ -99,16 +99,25 @@ class WooCommerceApp:
             "key_id": keys["key_id"],
             "webhook_secret": secrets.token_urlsafe(32),
         }
+        bad = (
+            f"the keys posted for {shop} do not work there",
+            "the request did not come from that store, or the key was revoked; install again",
+        )
+        self._check_keys(shop, credentials, bad, bad)
+        return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
+
+    def _check_keys(
+        self, site: str, credentials: Mapping[str, Any], refused: tuple[str, str], elsewise: tuple[str, str]
+    ) -> None:
+        """One signed read with the keys; AuthError (message, hint) when the store refuses them, or
+        ``elsewise`` when it answers anything else.  Transient errors pass through."""
         try:
-            self.client(shop, credentials).check_access()
+            self.client(site, credentials).check_access()
         except TransientError:
             raise
         except ConnectorError as exc:
-            raise AuthError(
-                f"the keys posted for {shop} do not work there: {exc.message}",
-                hint="the request did not come from that store, or the key was revoked; install again",
-            ) from exc
-        return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
+            message, hint = refused if isinstance(exc, AuthError) else elsewise
+            raise AuthError(f"{message}: {exc.message}", hint=hint) from exc
 
     # ------------------------------------------------------------------ credentials entered by hand
 
@@ -119,21 +128,19 @@ class WooCommerceApp:
     def check_credentials(self, shop: str, credentials: Mapping[str, Any]) -> None:
         """The REST key must read products there, and an Application Password given must log in."""
         site = normalize_shop(shop)
-        try:
-            self.client(site, credentials).check_access()
-        except TransientError:
-            raise
-        except AuthError as exc:
-            raise AuthError(
-                f"the REST API key does not work on {site}: {exc.message}",
-                hint="use a read/write key from WooCommerce → Settings → Advanced → REST API, "
+        self._check_keys(
+            site,
+            credentials,
+            (
+                f"the REST API key does not work on {site}",
+                "use a read/write key from WooCommerce → Settings → Advanced → REST API, "
                 "or install through the install link",
-            ) from exc
-        except ConnectorError as exc:
-            raise AuthError(
-                f"{site} does not answer as a WooCommerce store: {exc.message}",
-                hint="give the Site Address (WordPress → Settings → General); permalinks must not be Plain",
-            ) from exc
+            ),
+            (
+                f"{site} does not answer as a WooCommerce store",
+                "give the Site Address (WordPress → Settings → General); permalinks must not be Plain",
+            ),
+        )
         if credentials.get("app_user") or credentials.get("app_password"):
             with self._session() as session:
                 app_passwords.check_password(
