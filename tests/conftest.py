@@ -19,6 +19,15 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.fixture(autouse=True)
+def _service_log_handler_removed() -> Iterator[None]:
+    """An app built by one test leaves no log handler writing into the next test's output."""
+    yield
+    from connector.logs import remove_service_handler
+
+    remove_service_handler()
+
+
 def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """An environment for Settings.from_env rooted in a temp folder."""
     env = {
@@ -106,3 +115,19 @@ def sqlite_services(tmp_path: Path) -> Iterator[Services]:
     previous = set_services(svc)
     yield svc
     set_services(previous)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked ``unit`` that reaches the ONNX model fails, saying to mark it ``model`` instead."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import onnxruntime
+
+    from jobs.imaging import cutter
+
+    def refuse(*_: object, **__: object) -> object:
+        raise AssertionError("a unit test loads no ONNX model: mark this test `model` (pytest -m model)")
+
+    monkeypatch.setattr(cutter, "_SESSIONS", {})  # no session loaded by an earlier test either
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)

@@ -9,13 +9,14 @@ from adapters.shopify import webhooks
 from adapters.shopify.auth import OAuth
 from adapters.shopify.client import ShopifyClient
 from adapters.shopify.config import ShopifyConfig
+from adapters.shopify.embedded import EmbeddedShopify
 from adapters.shopify.http import Runtime, retry_policy
 from adapters.shopify.throttle import BucketFactory, LocalBuckets
 from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 
-class ShopifyApp:
-    """One Shopify app (API key and secret) serving any number of shops."""
+class ShopifyApp(EmbeddedShopify):
+    """One Shopify app (API key and secret) serving any number of shops (embedded in the admin, billed)."""
 
     name: ClassVar[str] = "shopify"
     #: Shopify keeps an uploaded original as it is (up to 25 megapixels) and resizes on the CDN.

@@ -4,5 +4,19 @@ from adapters.woocommerce.app import WooCommerceApp
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
+from connector.port import PlatformContext
 
-__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig"]
+__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig", "build_app"]
+
+
+def build_app(context: PlatformContext) -> WooCommerceApp:
+    """The WooCommerce app from the service's configuration (``WOO_APP_NAME``, ``WOO_ALLOW_HTTP_CALLBACK``:
+    installs with an http callback, which only the sandbox's emulated stores accept)."""
+    allow_http = (context.env.get("WOO_ALLOW_HTTP_CALLBACK") or "").strip().lower() in {"1", "true", "yes"}
+    return WooCommerceApp(
+        config=WooConfig(
+            app_name=context.env.get("WOO_APP_NAME") or "Image Connector",
+            timeout=context.http_timeout,
+            allow_http_callback=allow_http,
+        )
+    )

@@ -53,6 +53,8 @@ class DevStack:
         from sandbox.woocommerce import WooSandboxConfig
         from sandbox.woocommerce import serve_sandbox as serve_woo
 
+        # the dev stack's shops publish without a plan unless a test sets a smaller allowance
+        self.env.setdefault("BILLING_FREE_IMAGES", "1000000")
         self.woo = serve_woo(WooSandboxConfig(webhook_delay=self.webhook_delay, allow_http_callback=True))
         self._stoppers.append(self.woo)
         self.shopify = serve_shopify(

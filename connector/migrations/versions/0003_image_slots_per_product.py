@@ -1,7 +1,7 @@
 """image slots per product: one media may be shown by several products
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0006
 Create Date: 2026-12-03 08:00:00
 
 An image slot is (product, media): WooCommerce's "Duplicate" (and Shopify's shared files) let
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -491,6 +491,11 @@ class AppInstallationView:
     def uninstallUrl(self) -> None:
         return None
 
+    def activeSubscriptions(self) -> list[dict[str, Any]]:
+        from sandbox.shopify.billing import active_subscriptions
+
+        return active_subscriptions(self._ctx)
+
     def app(self) -> dict[str, Any]:
         app = self._ctx.sb.app(self._ctx.app_key)
         return {
