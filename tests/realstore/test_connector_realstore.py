@@ -34,7 +34,7 @@ from tests.realstore.connector_support import (
 )
 from tests.realstore.stores import ContractStore, sha
 
-pytestmark = [pytest.mark.realstore, pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.realstore, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
