@@ -134,22 +134,28 @@ def web(host: str, port: int) -> None:
 @click.option(
     "--fork", is_flag=True, help="Run each job in a forked child (isolation; reloads the model per job)."
 )
-def worker(burst: bool, fork: bool) -> None:
-    """Run an rq worker on the image queue (production: many of these).
+@click.option(
+    "--publisher", is_flag=True, help="Serve only store writes (publish, rollback, resume); loads no model."
+)
+def worker(burst: bool, fork: bool, publisher: bool) -> None:
+    """Run an rq worker on the image queue, then the publish queue (production: many of these).
 
     By default jobs run in the worker process itself, so the model session is loaded once and
-    reused.  On start the worker queues the resumption of operations a killed worker left behind.
+    reused, and memory is given back after every job.  On start the worker queues the resumption
+    of operations a killed worker left behind.
     """
-    from rq import SimpleWorker, Worker
+    from rq import Worker
 
+    from connector.worker_memory import LeanWorker, worker_queue_names
     from jobs.tasks import queue_resumptions
 
     services = svc()
     resumed = queue_resumptions(services)
     if resumed:
         click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = Worker if fork else SimpleWorker
-    worker_class([services.queue()], connection=services.redis).work(burst=burst, with_scheduler=not burst)
+    worker_class = Worker if fork else LeanWorker
+    queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher)]
+    worker_class(queues, connection=services.redis).work(burst=burst, with_scheduler=not burst)
 
 
 @main.command("stores")

@@ -412,10 +412,11 @@ def try_command(
         raise click.UsageError("no image files found in " + ", ".join(map(str, paths)), ctx=ctx)
     try:
         settings = pilot_settings(preset or service.preset, model or service.model, store)
-        from jobs.imaging import get_cutter
+        from jobs.imaging import SessionTuning, get_cutter
 
         started = time.perf_counter()
-        cutter = get_cutter(settings.model, service.onnx_providers, settings.alpha_matting)
+        tuning = SessionTuning(service.onnx_threads, service.onnx_memory_arena)
+        cutter = get_cutter(settings.model, service.onnx_providers, settings.alpha_matting, tuning)
         load_seconds = time.perf_counter() - started
         target.mkdir(parents=True, exist_ok=True)
     except ConnectorError as exc:

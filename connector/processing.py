@@ -245,11 +245,12 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         )
         if existing is not None and not force:
             return _decide(s, store, image, existing, run_id)
-    from jobs.imaging import get_cutter, run_pipeline
+    from jobs.imaging import SessionTuning, get_cutter, run_pipeline
 
     export_model_home(services.settings)
     try:
-        cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting)
+        tuning = SessionTuning(services.settings.onnx_threads, services.settings.onnx_memory_arena)
+        cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting, tuning)
         outcome = run_pipeline(data, settings, cutter)
     except BadImageError as exc:
         with services.session() as s:
