@@ -9,6 +9,7 @@ after it is resumed).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -74,10 +75,13 @@ def busy_media_ids(session: Session, store_id: int) -> set[str]:
     return {m for pair in rows for m in pair if m}
 
 
-def _upsert_product(session: Session, store: Store, remote: RemoteProduct) -> Product:
-    product = session.scalar(
-        select(Product).where(Product.store_id == store.id, Product.platform_id == remote.product_id)
-    )
+#: Products mirrored per database transaction (their rows are read with one query per batch).
+SYNC_BATCH = 250
+
+
+def _upsert_product(
+    session: Session, store: Store, remote: RemoteProduct, product: Product | None
+) -> Product:
     if product is None:
         product = Product(store_id=store.id, platform_id=remote.product_id)
         session.add(product)
@@ -87,7 +91,6 @@ def _upsert_product(session: Session, store: Store, remote: RemoteProduct) -> Pr
     product.remote_updated_at = remote.updated_at
     product.deleted = False
     product.synced_at = utcnow()
-    session.flush()
     return product
 
 
@@ -116,14 +119,48 @@ class KnownMedia:
 
 def mirror_product(session: Session, store: Store, remote: RemoteProduct, media: KnownMedia) -> SyncReport:
     """Bring one product's rows in line with what the store shows; report new image ids."""
-    report = SyncReport(products=1)
-    product = _upsert_product(session, store, remote)
-    by_media = {
-        img.platform_media_id: img
-        for img in session.scalars(
-            select(Image).where(Image.store_id == store.id, Image.product_id == product.id)
+    return mirror_products(session, store, [remote], media)
+
+
+def mirror_products(
+    session: Session, store: Store, remotes: list[RemoteProduct], media: KnownMedia
+) -> SyncReport:
+    """Mirror a batch of products in one transaction: existing rows read with one query each."""
+    wanted = [r.product_id for r in remotes]
+    products = {
+        p.platform_id: p
+        for p in session.scalars(
+            select(Product).where(Product.store_id == store.id, Product.platform_id.in_(wanted))
         )
     }
+    images: dict[int, dict[str | None, Image]] = {p.id: {} for p in products.values()}
+    if images:
+        for img in session.scalars(select(Image).where(Image.product_id.in_(list(images)))):
+            images[img.product_id][img.platform_media_id] = img
+    rows = [_upsert_product(session, store, r, products.get(r.product_id)) for r in remotes]
+    session.flush()  # ids of new products
+    report = SyncReport()
+    touched: list[Image] = []
+    for remote, product in zip(remotes, rows, strict=True):
+        _merge(
+            report,
+            _mirror_images(session, store, remote, product, images.get(product.id, {}), media, touched),
+        )
+    session.flush()  # ids of new images
+    report.to_process.extend(img.id for img in touched if img.status == ImageStatus.NEW.value)
+    return report
+
+
+def _mirror_images(
+    session: Session,
+    store: Store,
+    remote: RemoteProduct,
+    product: Product,
+    by_media: dict[str | None, Image],
+    media: KnownMedia,
+    touched: list[Image],
+) -> SyncReport:
+    report = SyncReport(products=1)
     shown: set[str] = set()
     for remote_image in remote.images:
         report.images += 1
@@ -153,9 +190,7 @@ def mirror_product(session: Session, store: Store, remote: RemoteProduct, media:
         image.variant_ids = list(remote_image.variant_ids)
         if image.status == ImageStatus.GONE.value:
             image.status = ImageStatus.NEW.value
-        session.flush()
-        if image.status == ImageStatus.NEW.value:
-            report.to_process.append(image.id)
+        touched.append(image)
     missing = [(m, i) for m, i in by_media.items() if m not in shown and i.status != ImageStatus.GONE.value]
     if missing:
         media.refresh(session)  # an operation may have it off the product for a moment
@@ -194,11 +229,11 @@ def sync_store(
     seen_ids: set[str] = set()
     with services.session() as s:
         media = KnownMedia(s, store_id)
-    for remote in remotes:
-        seen_ids.add(remote.product_id)
+    for batch in _batches(remotes, SYNC_BATCH):
+        seen_ids.update(remote.product_id for remote in batch)
         with services.session() as s:
             store = get_store(s, store_id)
-            _merge(total, mirror_product(s, store, remote, media))
+            _merge(total, mirror_products(s, store, batch, media))
     with services.session() as s:
         store = get_store(s, store_id)
         if product_id is not None and not seen_ids:
@@ -210,6 +245,17 @@ def sync_store(
     if not accepting:
         total.to_process.clear()
     return total
+
+
+def _batches(items: Iterable[RemoteProduct], size: int) -> Iterator[list[RemoteProduct]]:
+    batch: list[RemoteProduct] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def mark_product_deleted(session: Session, store_id: int, platform_id: str) -> None:

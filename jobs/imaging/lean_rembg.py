@@ -51,7 +51,7 @@ def _defer_package(name: str) -> None:
     sys.modules[name] = package
 
 
-def session_classes() -> dict[str, type]:
+def session_classes() -> dict[str, Any]:
     """rembg's session classes by model name, imported without ``rembg.bg`` and its matting stack."""
     _defer_package("rembg")
     from rembg.sessions import sessions
