@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connector.models import (
@@ -28,7 +28,7 @@ from connector.models import (
     StoreMode,
     utcnow,
 )
-from connector.port import RemoteProduct
+from connector.port import RemoteImage, RemoteProduct
 from connector.services import Services
 from connector.stores import get_store, open_client
 
@@ -79,26 +79,45 @@ def busy_media_ids(session: Session, store_id: int) -> set[str]:
 SYNC_BATCH = 250
 
 
-def _upsert_product(
-    session: Session, store: Store, remote: RemoteProduct, product: Product | None
-) -> Product:
-    if product is None:
-        product = Product(store_id=store.id, platform_id=remote.product_id)
-        session.add(product)
+def _update_product(product: Product, remote: RemoteProduct) -> None:
     product.title = remote.title
     product.handle = remote.handle
     product.variant_ids = list(remote.variant_ids)
     product.remote_updated_at = remote.updated_at
     product.deleted = False
     product.synced_at = utcnow()
-    return product
+
+
+def _insert_products(session: Session, store: Store, remotes: list[RemoteProduct]) -> dict[str, int]:
+    """Insert new products in one multi-row statement; their ids by platform id."""
+    if not remotes:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "store_id": store.id,
+            "platform_id": r.product_id,
+            "title": r.title,
+            "handle": r.handle,
+            "variant_ids": list(r.variant_ids),
+            "remote_updated_at": r.updated_at,
+            "deleted": False,
+            "synced_at": now,
+        }
+        for r in remotes
+    ]
+    statement = insert(Product).returning(Product.id, Product.platform_id, sort_by_parameter_order=True)
+    return {platform_id: pk for pk, platform_id in session.execute(statement, rows)}
 
 
 class KnownMedia:
     """The connector's own and in-flight media of a store, read once per sync.
 
-    Looked up again only when the sync meets a media id it does not know, so a long sync stays
-    linear in the catalog and still recognises media an operation uploaded while it ran.
+    Read again at most once per batch of products, and only when the batch meets a media id it
+    does not know (or an image missing from its product), so a long sync stays linear in the
+    catalog and still recognises media an operation uploaded while it ran: the store showed the
+    batch's products after such an operation recorded its upload, and the batch re-reads after
+    that.
     """
 
     def __init__(self, session: Session, store_id: int) -> None:
@@ -109,11 +128,21 @@ class KnownMedia:
         """Read the sets again."""
         self.own = own_media_ids(session, self.store_id)
         self.busy = busy_media_ids(session, self.store_id)
+        self.fresh = True
+
+    def new_batch(self) -> None:
+        """Products read from the store after the last refresh follow: allow one more refresh."""
+        self.fresh = False
+
+    def refresh_once(self, session: Session) -> None:
+        """Refresh unless this batch already did."""
+        if not self.fresh:
+            self.refresh(session)
 
     def is_own(self, session: Session, media_id: str, known: bool) -> bool:
-        """Whether the connector put this media on the store (re-reading once for unknown ids)."""
+        """Whether the connector put this media on the store (re-reading once per batch for unknown ids)."""
         if media_id not in self.own and not known:
-            self.refresh(session)
+            self.refresh_once(session)
         return media_id in self.own
 
 
@@ -125,7 +154,12 @@ def mirror_product(session: Session, store: Store, remote: RemoteProduct, media:
 def mirror_products(
     session: Session, store: Store, remotes: list[RemoteProduct], media: KnownMedia
 ) -> SyncReport:
-    """Mirror a batch of products in one transaction: existing rows read with one query each."""
+    """Mirror a batch of products in one transaction.
+
+    Existing rows are read with one query per table and updated; new products and images are
+    inserted with one multi-row statement each.
+    """
+    media.new_batch()
     wanted = [r.product_id for r in remotes]
     products = {
         p.platform_id: p
@@ -137,28 +171,67 @@ def mirror_products(
     if images:
         for img in session.scalars(select(Image).where(Image.product_id.in_(list(images)))):
             images[img.product_id][img.platform_media_id] = img
-    rows = [_upsert_product(session, store, r, products.get(r.product_id)) for r in remotes]
-    session.flush()  # ids of new products
+    for remote in remotes:
+        if remote.product_id in products:
+            _update_product(products[remote.product_id], remote)
+    fresh = [r for r in remotes if r.product_id not in products]
+    ids = {p.platform_id: p.id for p in products.values()} | _insert_products(session, store, fresh)
     report = SyncReport()
-    touched: list[Image] = []
-    for remote, product in zip(remotes, rows, strict=True):
-        _merge(
-            report,
-            _mirror_images(session, store, remote, product, images.get(product.id, {}), media, touched),
-        )
-    session.flush()  # ids of new images
-    report.to_process.extend(img.id for img in touched if img.status == ImageStatus.NEW.value)
+    batch = _ImageBatch(store.id)
+    for remote in remotes:
+        product_id = ids[remote.product_id]
+        _merge(report, _mirror_images(session, remote, product_id, images.get(product_id, {}), media, batch))
+    report.to_process.extend(batch.flush(session))
     return report
+
+
+class _ImageBatch:
+    """New image rows of a batch (inserted together) and the order images were met in."""
+
+    def __init__(self, store_id: int) -> None:
+        self.store_id = store_id
+        self.rows: list[dict[str, object]] = []
+        self.met: list[Image | int] = []  # an existing image, or the index of a new row
+
+    def add(self, product_id: int, remote: RemoteImage) -> None:
+        self.met.append(len(self.rows))
+        self.rows.append(
+            {
+                "store_id": self.store_id,
+                "product_id": product_id,
+                "platform_media_id": remote.media_id,
+                "original_media_id": remote.media_id,
+                "origin": Origin.MERCHANT.value,
+                "status": ImageStatus.NEW.value,
+                "position": remote.position,
+                "alt": remote.alt,
+                "src": remote.src,
+                "filename": remote.filename,
+                "variant_ids": list(remote.variant_ids),
+            }
+        )
+
+    def flush(self, session: Session) -> list[int]:
+        """Insert the new rows; ids of every new image met, in the order met."""
+        new_ids: list[int] = []
+        if self.rows:
+            statement = insert(Image).returning(Image.id, sort_by_parameter_order=True)
+            new_ids = list(session.scalars(statement, self.rows))
+        session.flush()
+        return [
+            new_ids[item] if isinstance(item, int) else item.id
+            for item in self.met
+            if isinstance(item, int) or item.status == ImageStatus.NEW.value
+        ]
 
 
 def _mirror_images(
     session: Session,
-    store: Store,
     remote: RemoteProduct,
-    product: Product,
+    product_id: int,
     by_media: dict[str | None, Image],
     media: KnownMedia,
-    touched: list[Image],
+    batch: _ImageBatch,
 ) -> SyncReport:
     report = SyncReport(products=1)
     shown: set[str] = set()
@@ -171,17 +244,10 @@ def _mirror_images(
             report.own_media_seen += 1
             continue
         if image is None:
-            image = Image(
-                store_id=store.id,
-                product_id=product.id,
-                platform_media_id=remote_image.media_id,
-                original_media_id=remote_image.media_id,
-                origin=Origin.MERCHANT.value,
-                status=ImageStatus.NEW.value,
-            )
-            session.add(image)
+            batch.add(product_id, remote_image)
             report.new_images += 1
-        elif own:
+            continue
+        if own:
             report.own_media_seen += 1
         image.position = remote_image.position
         image.alt = remote_image.alt
@@ -190,10 +256,10 @@ def _mirror_images(
         image.variant_ids = list(remote_image.variant_ids)
         if image.status == ImageStatus.GONE.value:
             image.status = ImageStatus.NEW.value
-        touched.append(image)
+        batch.met.append(image)
     missing = [(m, i) for m, i in by_media.items() if m not in shown and i.status != ImageStatus.GONE.value]
     if missing:
-        media.refresh(session)  # an operation may have it off the product for a moment
+        media.refresh_once(session)  # an operation may have it off the product for a moment
     for media_id, image in missing:
         if media_id not in media.busy:
             image.status = ImageStatus.GONE.value
