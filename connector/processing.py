@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from connector.blobs import sha256
 from connector.errors import BadImageError, ConnectorError, TransientError
+from connector.imaging import cutter_for, preset_settings, run_workflow
 from connector.models import (
     Image,
     ImageStatus,
@@ -49,13 +50,11 @@ def pipeline_settings(store: Store, max_side: int | None = None) -> PipelineSett
     ``max_side`` is the platform's longest side served unchanged: results never exceed it, so the
     store serves the bytes we uploaded (and verification by hash holds).
     """
-    from jobs.imaging import PipelineSettings
-
     overrides = dict((store.settings or {}).get("pipeline", {}))
     overrides.setdefault("model", store.model)
-    settings = PipelineSettings.from_preset(store.preset, **overrides)
+    settings = preset_settings(store.preset, **overrides)
     if max_side and settings.max_size > max_side:
-        settings = PipelineSettings.from_preset(store.preset, **{**overrides, "max_size": max_side})
+        settings = preset_settings(store.preset, **{**overrides, "max_size": max_side})
     return settings
 
 
@@ -245,13 +244,16 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         )
         if existing is not None and not force:
             return _decide(s, store, image, existing, run_id)
-    from jobs.imaging import SessionTuning, get_cutter, run_pipeline
-
     export_model_home(services.settings)
     try:
-        tuning = SessionTuning(services.settings.onnx_threads, services.settings.onnx_memory_arena)
-        cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting, tuning)
-        outcome = run_pipeline(data, settings, cutter)
+        cutter = cutter_for(
+            settings.model,
+            services.settings.onnx_providers,
+            settings.alpha_matting,
+            threads=services.settings.onnx_threads,
+            memory_arena=services.settings.onnx_memory_arena,
+        )
+        outcome = run_workflow(data, settings, cutter)
     except BadImageError as exc:
         with services.session() as s:
             image = s.get(Image, image_id)
