@@ -78,12 +78,12 @@ def _run_child(mode: str, jobs: int, arena: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="120 jobs instead of --jobs")
+    parser.add_argument("--quick", action="store_true", help="60 jobs instead of --jobs")
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--arena", action="store_true", help="keep onnxruntime's memory arena")
     parser.add_argument("--child", choices=["photos", "png", "jpeg"], help=argparse.SUPPRESS)
     opts = parser.parse_args()
-    jobs = 120 if opts.quick else opts.jobs
+    jobs = 60 if opts.quick else opts.jobs
     if opts.child:
         child(opts.child, jobs if opts.child == "photos" else 2, opts.arena)
         return
