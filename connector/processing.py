@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector import metrics
 from connector.blobs import sha256
 from connector.errors import BadImageError, ConnectorError, TransientError
 from connector.imaging import cutter_for, preset_settings, run_workflow
@@ -143,6 +144,7 @@ def _record_result(
         scores={k: float(v) for k, v in outcome.scores.items()},
         reasons=list(outcome.reasons),
         why=f"pipeline {settings.preset} verdict {outcome.verdict}",
+        compute_seconds=outcome.seconds,
     )
     session.add(version)
     session.flush()
@@ -254,6 +256,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             memory_arena=services.settings.onnx_memory_arena,
         )
         outcome = run_workflow(data, settings, cutter)
+        metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:
         with services.session() as s:
             image = s.get(Image, image_id)

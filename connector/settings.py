@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -58,6 +59,15 @@ class Settings:
     log_level: str
     dashboard_password: str
     kill_at: str  # fault injection for tests: SIGKILL the worker at "<step>:<before|after|call>"
+    # monitoring (connector/metrics.py, connector/logs.py, connector/costs.py)
+    log_format: str = "text"  # text (readable) | json (one object a line)
+    metrics_dir: Path = Path("var/metrics")  # PROMETHEUS_MULTIPROC_DIR: shared by every process of a host
+    compute_price_per_hour: float = 0.05  # price of one CPU- (or GPU-) hour the pipeline runs on
+    compute_unit: str = "CPU"  # what that price buys: CPU or GPU
+    paid_service_price_per_image: float = 0.20  # a paid background-removal service, for comparison
+    retouch_minutes_per_photo: float = 5.0  # a person retouching one photo by hand, for comparison
+    retouch_hourly_rate: float = 25.0  # what that person's hour costs
+    cost_currency: str = "USD"
     #: the whole configuration, from which each platform reads its own variables (SHOPIFY_*, WOO_*)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -103,6 +113,7 @@ class Settings:
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
             kill_at=e.get("CONNECTOR_KILL_AT", ""),
+            **_monitoring_settings(e, var_dir),
             env=dict(e),
         )
 
@@ -139,6 +150,35 @@ class Settings:
                 "ENCRYPTION_KEY is not set",
                 hint="run `make env` to generate one; keep it safe, it encrypts tokens",
             )
+
+
+def _monitoring_settings(e: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    log_format = e.get("LOG_FORMAT", "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigurationError(
+            f"LOG_FORMAT={log_format!r} is not a log format", hint="use 'text' (readable) or 'json'"
+        )
+    unit = e.get("COMPUTE_UNIT", "CPU").strip().upper()
+    if unit not in {"CPU", "GPU"}:
+        raise ConfigurationError(f"COMPUTE_UNIT={unit!r} is not CPU or GPU", hint="use CPU or GPU")
+    try:
+        prices = {
+            "compute_price_per_hour": float(e.get("COMPUTE_PRICE_PER_HOUR", "0.05")),
+            "paid_service_price_per_image": float(e.get("PAID_SERVICE_PRICE_PER_IMAGE", "0.20")),
+            "retouch_minutes_per_photo": float(e.get("RETOUCH_MINUTES_PER_PHOTO", "5")),
+            "retouch_hourly_rate": float(e.get("RETOUCH_HOURLY_RATE", "25")),
+        }
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"a cost setting is not a number: {exc}", hint="write prices and minutes as plain numbers"
+        ) from None
+    return {
+        "log_format": log_format,
+        "metrics_dir": Path(e.get("PROMETHEUS_MULTIPROC_DIR") or var_dir / "metrics").resolve(),
+        "compute_unit": unit,
+        "cost_currency": e.get("COST_CURRENCY", "USD"),
+        **prices,
+    }
 
 
 def load_env_file(path: Path | None = None) -> None:

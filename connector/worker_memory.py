@@ -14,9 +14,8 @@ import gc
 from functools import lru_cache
 from typing import Any
 
-from rq import SimpleWorker
-
 from connector.settings import Settings
+from connector.worker import WatchedWorker
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +36,8 @@ def release_memory() -> None:
         libc.malloc_trim(0)
 
 
-class LeanWorker(SimpleWorker):
-    """rq's in-process worker (one model session for its life) that releases memory after each job."""
+class LeanWorker(WatchedWorker):
+    """The watched in-process worker (one model session for its life), releasing memory after each job."""
 
     def perform_job(self, *args: Any, **kwargs: Any) -> bool:
         """Run the job as rq does, then give its memory back."""

@@ -19,6 +19,15 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.fixture(autouse=True)
+def _service_log_handler_removed() -> Iterator[None]:
+    """An app built by one test leaves no log handler writing into the next test's output."""
+    yield
+    from connector.logs import remove_service_handler
+
+    remove_service_handler()
+
+
 def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """An environment for Settings.from_env rooted in a temp folder."""
     env = {

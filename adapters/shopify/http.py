@@ -71,6 +71,7 @@ def retry_policy(config: ShopifyConfig, runtime: Runtime) -> RetryPolicy:
         sleep=runtime.sleep,
         rng=runtime.rng,
         max_wait=config.backoff_max * 4,
+        platform="shopify",
     )
 
 
@@ -107,4 +108,5 @@ def send(
         what,
         error_for_response,
         UNSTEADY_HINT,
+        platform="shopify",
     )

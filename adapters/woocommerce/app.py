@@ -108,7 +108,9 @@ class WooCommerceApp:
 
     def _retry(self) -> RetryPolicy:
         c = self.config
-        return self.retry or RetryPolicy(c.max_attempts, c.backoff_base, c.backoff_max)
+        return self.retry or RetryPolicy(
+            c.max_attempts, c.backoff_base, c.backoff_max, platform="woocommerce"
+        )
 
     def _session(self) -> requests.Session:
         session = requests.Session()

@@ -42,7 +42,10 @@ class WooCommerceClient:
         self.shop = normalize_shop(shop)
         self.config = config or WooConfig()
         self.retry = retry or RetryPolicy(
-            self.config.max_attempts, self.config.backoff_base, self.config.backoff_max
+            self.config.max_attempts,
+            self.config.backoff_base,
+            self.config.backoff_max,
+            platform=self.platform,
         )
         self._credentials = dict(credentials)
         self._on_credentials = on_credentials

@@ -75,7 +75,7 @@ def transport_error(exc: requests.RequestException, what: str) -> TransientError
 
 def checked(call: Callable[[], requests.Response], what: str) -> requests.Response:
     """Run one request; network failures and non-2xx answers raise connector errors."""
-    return http_retry.checked(call, what, error_for, UNSTEADY_HINT)
+    return http_retry.checked(call, what, error_for, UNSTEADY_HINT, platform="woocommerce")
 
 
 def json_of(response: requests.Response, what: str) -> Any:

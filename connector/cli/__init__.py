@@ -144,18 +144,20 @@ def worker(burst: bool, fork: bool, publisher: bool) -> None:
     reused, and memory is given back after every job.  On start the worker queues the resumption
     of operations a killed worker left behind.
     """
-    from rq import Worker
-
+    from connector.logs import configure_logging
+    from connector.worker import WatchedForkWorker
     from connector.worker_memory import LeanWorker, worker_queue_names
     from jobs.tasks import queue_resumptions
 
     services = svc()
+    configure_logging(services.settings)
     resumed = queue_resumptions(services)
     if resumed:
         click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = Worker if fork else LeanWorker
+    worker_class = WatchedForkWorker if fork else LeanWorker
     queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher)]
-    worker_class(queues, connection=services.redis).work(burst=burst, with_scheduler=not burst)
+    rq_worker = worker_class(queues, connection=services.redis)
+    rq_worker.work(burst=burst, with_scheduler=not burst, logging_level=services.settings.log_level)
 
 
 @main.command("stores")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, jsonify
 
+from connector import metrics
 from connector.errors import ConnectorError
+from connector.logs import configure_logging
 from connector.services import Services, get_services
 
 
@@ -17,22 +17,22 @@ def create_app(services: Services | None = None) -> Flask:
     app.config["SECRET_KEY"] = services.settings.secret_key or "dev-only-not-secret"
     app.config["SERVICES"] = services
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024
-    logging.basicConfig(level=services.settings.log_level)
+    configure_logging(services.settings)
+    metrics.use_directory(services.settings.metrics_dir)
 
     from connector.web.dashboard import bp as dashboard_bp
     from connector.web.install import bp as install_bp
     from connector.web.media import bp as media_bp
+    from connector.web.monitoring import bp as monitoring_bp
+    from connector.web.ops import bp as ops_bp
     from connector.web.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(install_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(dashboard_bp)
-
-    @app.get("/healthz")
-    def healthz():
-        services.redis.ping()
-        return jsonify(ok=True)
+    app.register_blueprint(monitoring_bp)
+    app.register_blueprint(ops_bp)  # /healthz, /readyz, /metrics
 
     @app.errorhandler(ConnectorError)
     def connector_error(exc: ConnectorError):
