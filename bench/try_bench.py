@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchkit import ROOT, machine_summary
+from benchkit import ROOT, print_machine
 
 EXAMPLES = ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 GOAL = 0.90
@@ -122,8 +122,7 @@ def main() -> int:
         f"model loading {summary['model_load_seconds']:.1f} s"
     )
     print(f"  ratio try ÷ raw rembg (throughput): {raw / tried:.2f}  (goal ≥ {GOAL:.2f})")
-    for line in machine_summary():
-        print(line)
+    print_machine()
     return 0
 
 

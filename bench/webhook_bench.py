@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import requests
-from benchkit import ROOT, bench_env, machine_summary
+from benchkit import ROOT, bench_env, print_machine
 
 SHOP = "intake-bench.myshopify.com"
 SECRET = "intake-bench-app-secret"
@@ -195,8 +195,7 @@ def main() -> int:
         f"  latency from due time: p50 {p50:.0f} ms, p99 {p99:.0f} ms  "
         f"(p99 ÷ {P99_BOUND_MS:.0f} ms: {p99 / P99_BOUND_MS:.2f})"
     )
-    for line in machine_summary():
-        print(line)
+    print_machine()
     shutil.rmtree(var_dir, ignore_errors=True)
     return 0
 

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchkit import ROOT, machine_summary, peak_rss_mib, rss_mib
+from benchkit import ROOT, peak_rss_mib, print_machine, rss_mib
 
 EXAMPLES = ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
 STEADY_BOUND, GROWTH_BOUND, PEAK_BOUND = 400.0, 0.05, 700.0
@@ -87,7 +87,7 @@ def main() -> None:
     if opts.child:
         child(opts.child, jobs if opts.child == "photos" else 2, opts.arena)
         return
-    print("\n".join(machine_summary()))
+    print_machine()
     photos = _run_child("photos", jobs, opts.arena)
     marks = photos["marks"]
     start = 100 if jobs >= 200 else max(10, jobs // 10)
