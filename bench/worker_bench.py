@@ -22,6 +22,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,14 +51,17 @@ def child(mode: str, count: int, arena: bool) -> None:
     """Run in the subprocess: the jobs, then one JSON line of figures on stdout."""
     import jobs.tasks  # noqa: F401  (what the worker process has imported)
     from connector.settings import get_settings
-    from connector.worker_memory import release_memory
+    from connector.worker_memory import release_memory, tune_allocator
+
+    tune_allocator()  # as the worker does when it starts
     from jobs.imaging import PipelineSettings, SessionTuning, get_cutter, run_pipeline
 
     settings = get_settings()
     tuning = SessionTuning(settings.onnx_threads, arena)
     cutter = get_cutter(settings.model, settings.onnx_providers, tuning=tuning)
     pipeline = PipelineSettings()
-    inputs = [_large(mode)] if mode in ("png", "jpeg") else _photos()
+    # the large photo is made by the parent, so making it does not count in this process's peak
+    inputs = [Path(mode).read_bytes()] if Path(mode).is_file() else _photos()
     before = rss_mib()
     marks: dict[int, float] = {}
     for n in range(1, count + 1):
@@ -81,19 +85,26 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="60 jobs instead of --jobs")
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--arena", action="store_true", help="keep onnxruntime's memory arena")
-    parser.add_argument("--child", choices=["photos", "png", "jpeg"], help=argparse.SUPPRESS)
+    parser.add_argument("--large-only", action="store_true", help="only the peaks on the largest photos")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # "photos" or the path of one large photo
     opts = parser.parse_args()
     jobs = 60 if opts.quick else opts.jobs
     if opts.child:
         child(opts.child, jobs if opts.child == "photos" else 2, opts.arena)
         return
     print_machine()
-    photos = _run_child("photos", jobs, opts.arena)
+    if not opts.large_only:
+        _photo_figures(jobs, opts.arena)
+    _large_figures(opts.arena)
+
+
+def _photo_figures(jobs: int, arena: bool) -> None:
+    photos = _run_child("photos", jobs, arena)
     marks = photos["marks"]
     start = 100 if jobs >= 200 else max(10, jobs // 10)
     steady, last = marks[min(10, jobs)], marks[jobs]
     growth = (last - marks[start]) / marks[start]
-    print(f"\nworker memory ({'arena on' if opts.arena else 'arena off'}), {jobs} jobs on the example photos")
+    print(f"\nworker memory ({'arena on' if arena else 'arena off'}), {jobs} jobs on the example photos")
     print(f"  after imports and session: {photos['before']:.0f} MiB")
     print(f"  steady (after job 10): {steady:.0f} MiB  ÷ {STEADY_BOUND:.0f}: {steady / STEADY_BOUND:.2f}")
     print(
@@ -102,8 +113,14 @@ def main() -> None:
     )
     peak = photos["peak"]
     print(f"  peak (VmHWM): {peak:.0f} MiB  ÷ {PEAK_BOUND:.0f}: {peak / PEAK_BOUND:.2f}")
+
+
+def _large_figures(arena: bool) -> None:
     for mode, label in (("png", "6300 x 6300 PNG"), ("jpeg", "6000 x 6000 JPEG")):
-        big = _run_child(mode, 2, opts.arena)
+        with tempfile.NamedTemporaryFile(suffix=f".{mode}") as large:
+            large.write(_large(mode))
+            large.flush()
+            big = _run_child(large.name, 2, arena)
         print(
             f"  peak on a {label}: {big['peak']:.0f} MiB  ÷ {PEAK_BOUND:.0f}: "
             f"{big['peak'] / PEAK_BOUND:.2f}  (RSS after: {big['marks'][2]:.0f} MiB)"

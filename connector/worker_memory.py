@@ -4,6 +4,9 @@ A job's decoded photo, mask and intermediate arrays are freed when it returns, b
 freed heap pages for reuse, so a long-running worker's resident set creeps up with every image
 size it has seen.  :func:`release_memory` collects cycles and asks the allocator to return its
 free pages (``malloc_trim``) — a few milliseconds after a job that took hundreds.
+:func:`tune_allocator` fixes glibc's mmap threshold at 1 MiB: by default it rises after the first
+large free, so a worker's second big photo is built on the heap, where freed arrays are not
+reused well, and peaks about 150 MiB higher than its first.
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ def _libc() -> Any:
     return libc if libc is not None and hasattr(libc, "malloc_trim") else None
 
 
+#: glibc's mallopt parameter number for the mmap threshold, and the threshold the worker uses.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1024 * 1024
+
+
+def tune_allocator() -> None:
+    """Serve every allocation of 1 MiB or more by mmap (returned to the system when freed)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def release_memory() -> None:
     """Free unreachable objects and return the allocator's free pages to the system (glibc only)."""
     gc.collect()
@@ -38,6 +53,10 @@ def release_memory() -> None:
 
 class LeanWorker(WatchedWorker):
     """The watched in-process worker (one model session for its life), releasing memory after each job."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        tune_allocator()
+        super().__init__(*args, **kwargs)
 
     def perform_job(self, *args: Any, **kwargs: Any) -> bool:
         """Run the job as rq does, then give its memory back."""

@@ -25,7 +25,7 @@ MAX_SIDE = 30_000
 #: Largest picture the pipeline works on.  Bigger photos (up to ``max_pixels``) are scaled down to
 #: this on loading, so a worker's peak memory stays bounded whatever the loader accepts; a store
 #: photo this large is already far above what a product page shows.
-WORKING_MAX_PIXELS = 12_000_000
+WORKING_MAX_PIXELS = 10_000_000
 _SRGB = ImageCms.createProfile("sRGB")
 _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
@@ -243,7 +243,7 @@ def load_image(data: bytes, settings: PipelineSettings) -> LoadedImage:
     icc_profile = image.info.get("icc_profile")
     if _orientation(image) not in (None, 1):
         notes.append("applied EXIF orientation")
-    image = ImageOps.exif_transpose(image)
+        image = ImageOps.exif_transpose(image)  # (without an orientation it would only copy the pixels)
     if icc_profile and "icc_profile" not in image.info:
         image.info["icc_profile"] = icc_profile
     image = _to_srgb(image, notes)
