@@ -34,6 +34,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"(?i)((?:{_SECRET_NAME}|(?<![\w.-])code|(?<![\w.-])key)=)[^&\s\"'<>]+"), rf"\1{REDACTED}"),
     # headers, dict reprs and JSON: "X-Shopify-Access-Token": "…", 'password': '…'
     (re.compile(rf"(?i)([\"']?{_SECRET_NAME}[\"']?\s*[:]\s*[\"']?)[^\"'\s,}}]+"), rf"\1{REDACTED}"),
+    # what stands for a secret in the service's own URLs: install states, signed media links
+    (re.compile(r"(?i)([?&](?:state|state_hint|user_id|t|s)=)[^&\s\"'<>]+"), rf"\1{REDACTED}"),
     # Authorization headers
     (re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}"), rf"\1 {REDACTED}"),
     # token shapes of the platforms: Shopify's shpat_/shpca_/…, WooCommerce's ck_/cs_ keys

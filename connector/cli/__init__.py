@@ -145,11 +145,13 @@ def worker(burst: bool, fork: bool, publisher: bool) -> None:
     of operations a killed worker left behind.
     """
     from connector.logs import configure_logging
+    from connector.safety import refuse_unsafe_start
     from connector.worker import WatchedForkWorker
     from connector.worker_memory import LeanWorker, worker_queue_names
     from jobs.tasks import queue_resumptions
 
     services = svc()
+    refuse_unsafe_start(services.settings)
     configure_logging(services.settings)
     resumed = queue_resumptions(services)
     if resumed:
