@@ -64,8 +64,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Every figure of bench/README.md, each as a ratio to its bound measured in the same run.
+# BENCH_ARGS=--quick for a short look (every benchmark has --quick; the pipeline one then runs 1 round).
+BENCH_ARGS ?=
 bench: model
-	$(BIN)/python bench/pipeline_bench.py && $(BIN)/python bench/connector_bench.py && $(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/connector_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/try_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/worker_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/sync_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/pipeline_bench.py $(if $(BENCH_ARGS),--rounds 1,)
 
 clean:
 	rm -rf var/try var/demo .pytest_cache

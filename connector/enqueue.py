@@ -42,7 +42,7 @@ def enqueue(
     rq job ids are global in Redis, so the id is put inside the deployment's namespace.
     """
     job_id = job_key(services.settings.redis_namespace, job_id)
-    queue = services.queue()
+    queue = services.queue(services.settings.queue_for(kind))
     # Workers started together (after a crash) queue the same resumptions at once: one of them
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
     guard = f"{job_id}:enqueueing"

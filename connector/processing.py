@@ -255,7 +255,13 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             return _decide(s, store, image, existing, run_id)
     export_model_home(services.settings)
     try:
-        cutter = cutter_for(settings.model, services.settings.onnx_providers, settings.alpha_matting)
+        cutter = cutter_for(
+            settings.model,
+            services.settings.onnx_providers,
+            settings.alpha_matting,
+            threads=services.settings.onnx_threads,
+            memory_arena=services.settings.onnx_memory_arena,
+        )
         outcome = run_workflow(data, settings, cutter)
         metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:

@@ -61,3 +61,11 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         record_original(s, image, sha256(original), len(original), run_id)
         image.status = ImageStatus.APPROVED.value
         return add_result(s, image_id, data, sha256(original), run_id)
+
+
+def drain(services: Services) -> None:
+    """Run every queued job (image work, then store writes) in this process, as a worker would."""
+    from connector.worker_memory import LeanWorker, worker_queue_names
+
+    queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher=False)]
+    LeanWorker(queues, connection=services.redis).work(burst=True)

@@ -138,15 +138,20 @@ def web(host: str, port: int) -> None:
 @click.option(
     "--fork", is_flag=True, help="Run each job in a forked child (isolation; reloads the model per job)."
 )
-def worker(burst: bool, fork: bool) -> None:
-    """Run an rq worker on the image queue (production: many of these).
+@click.option(
+    "--publisher", is_flag=True, help="Serve only store writes (publish, rollback, resume); loads no model."
+)
+def worker(burst: bool, fork: bool, publisher: bool) -> None:
+    """Run an rq worker on the image queue, then the publish queue (production: many of these).
 
     By default jobs run in the worker process itself, so the model session is loaded once and
-    reused.  On start the worker queues the resumption of operations a killed worker left behind.
+    reused, and memory is given back after every job.  On start the worker queues the resumption
+    of operations a killed worker left behind.
     """
     from connector.logs import configure_logging
     from connector.safety import refuse_unsafe_start
-    from connector.worker import WatchedForkWorker, WatchedWorker
+    from connector.worker import WatchedForkWorker
+    from connector.worker_memory import LeanWorker, worker_queue_names
     from jobs.tasks import queue_resumptions
 
     services = svc()
@@ -155,8 +160,9 @@ def worker(burst: bool, fork: bool) -> None:
     resumed = queue_resumptions(services)
     if resumed:
         click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = WatchedForkWorker if fork else WatchedWorker
-    rq_worker = worker_class([services.queue()], connection=services.redis)
+    worker_class = WatchedForkWorker if fork else LeanWorker
+    queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher)]
+    rq_worker = worker_class(queues, connection=services.redis)
     rq_worker.work(burst=burst, with_scheduler=not burst, logging_level=services.settings.log_level)
 
 
