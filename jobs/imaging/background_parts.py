@@ -1,0 +1,51 @@
+"""Background inside a cut-out: holes filled with the backdrop, and patches of backdrop attached.
+
+Both look for subject pixels coloured like the background just outside the cut (a ring beyond the
+anti-aliased edge).  Pieces that never reach the outline are *filled holes* (lace, a mug handle's
+opening kept solid); pieces along the outline, beyond the thin edge band the ``halo`` gate judges
+and unlike the subject's own core colours, are *background patches* (a corner of a busy scene
+kept with the product).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
+
+#: Ignore pieces smaller than this share of the subject (noise, specular spots).
+MIN_PIECE = 0.001
+
+
+def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """``filled_holes`` and ``background_patches``, each as a share of the subject (work size)."""
+    hard = mask >= 0.5
+    total = int(hard.sum())
+    none = {"filled_holes": 0.0, "background_patches": 0.0}
+    if total < 64 or hard.all():
+        return none
+    r = max(2, round(0.006 * max(hard.shape)))
+    depth_in, depth_out = depth(hard), depth(~hard)
+    ring = (depth_out > r) & (depth_out <= 6 * r)
+    if not ring.any():
+        return none
+    backdrop = Palette(sample(rgb[ring]))
+    looks_background = np.zeros_like(hard)
+    looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE)
+    core = depth_in > max(2 * r, 0.35 * float(depth_in.max()))
+    own = np.zeros_like(hard)
+    if core.any():
+        own[hard] = Palette(sample(rgb[core])).near(rgb[hard], CAMOUFLAGE_DE / 2)
+    labels, count = ndimage.label(looks_background)
+    if not count:
+        return none
+    minimum = max(4, MIN_PIECE * total)
+    ids = np.arange(1, count + 1)
+    sizes = ndimage.sum_labels(np.ones_like(hard), labels, ids)
+    reaches_outline = ndimage.maximum(depth_in <= 1.5, labels, ids).astype(bool)
+    holes = np.isin(labels, ids[(sizes >= minimum) & ~reaches_outline])
+    beyond_edge = (labels > 0) & (depth_in > r) & ~own
+    patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
+    patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge
+    return {"filled_holes": float(holes.sum() / total), "background_patches": float(patches.sum() / total)}
