@@ -1,10 +1,10 @@
 """Background inside a cut-out: holes filled with the backdrop, and patches of backdrop attached.
 
 Both look for subject pixels coloured like the background just outside the cut (a ring beyond the
-anti-aliased edge).  Pieces that never reach the outline are *filled holes* (lace, a mug handle's
-opening kept solid); pieces along the outline, beyond the thin edge band the ``halo`` gate judges
-and unlike the subject's own core colours, are *background patches* (a corner of a busy scene
-kept with the product).
+anti-aliased edge).  Small pieces that never reach the outline are *filled holes* (lace, a
+perforated tray, a mug handle's opening kept solid); pieces along the outline, beyond the thin
+edge band the ``halo`` gate judges and unlike the subject's own core colours, are *background
+patches* (a corner of a busy scene kept with the product).
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
 
 #: Ignore pieces smaller than this share of the subject (noise, specular spots).
 MIN_PIECE = 0.001
+#: A filled hole is small; one background-coloured piece larger than this share of the subject is
+#: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges.
+MAX_HOLE = 0.05
 
 
 def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -44,7 +47,7 @@ def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float
     ids = np.arange(1, count + 1)
     sizes = ndimage.sum_labels(np.ones_like(hard), labels, ids)
     reaches_outline = ndimage.maximum(depth_in <= 1.5, labels, ids).astype(bool)
-    holes = np.isin(labels, ids[(sizes >= minimum) & ~reaches_outline])
+    holes = np.isin(labels, ids[(sizes >= minimum) & (sizes <= MAX_HOLE * total) & ~reaches_outline])
     beyond_edge = (labels > 0) & (depth_in > r) & ~own
     patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
     patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge

@@ -2,9 +2,9 @@
 
 A reflection is the product flipped about its contact line and faded toward the floor.  For every
 candidate axis across the lower part of the subject, the mask below the axis is compared with the
-mask above it flipped; where both the outline and the picture mirror each other, and the lower half
-is closer to the floor's colour than the upper half (faded), the lower half is a reflection.
-A product that is itself symmetric top-to-bottom is not faded, so it does not count.
+mask above it flipped; where the outlines mirror each other and the lower part is much closer to the
+floor's colour than the upper part, fading further the further it is from the axis, the lower part
+is a reflection.  A product that is itself symmetric top-to-bottom is not faded, so it does not count.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from jobs.imaging.measure import depth
 
 #: Outline agreement (IoU) of the part below an axis and the part above it, flipped.
 OUTLINE_MATCH = 0.6
-#: Correlation of the pictures of the two parts (a reflection keeps the product's pattern).
-PICTURE_MATCH = 0.5
 #: How much closer to the floor colour the lower part must be than the upper part (faded).
-FADED = 0.8
+FADED = 0.6
 #: Axes tried per subject height.
 AXES = 48
 
@@ -46,22 +44,28 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray) -> float:
         union = int((below | above).sum())
         if not union or both.sum() / union < OUTLINE_MATCH:
             continue
-        low, high = pixels[axis : axis + span][both], pixels[axis - span : axis][::-1][both]
-        if len(low) < 32 or _correlation(low, high) < PICTURE_MATCH:
-            continue
         floor_rows = outside[axis : axis + span]
-        if not floor_rows.any():
+        if both.sum() < 32 or not floor_rows.any():
             continue
         floor = pixels[axis : axis + span][floor_rows].mean(axis=0)
-        faded = np.linalg.norm(low - floor, axis=1).mean() / max(
-            np.linalg.norm(high - floor, axis=1).mean(), 1.0
-        )
-        if faded <= FADED:
+        near, far = _fading(pixels, both, axis, span, floor)
+        if near <= FADED and far <= near:
             best = max(best, float(below.sum() / total))
     return best
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / norm) if norm > 1e-6 else 0.0
+def _fading(
+    pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray
+) -> tuple[float, float]:
+    """How close to the floor the lower part is, relative to the upper part: near the axis and far from it."""
+    low = np.linalg.norm(pixels[axis : axis + span] - floor, axis=-1)
+    high = np.linalg.norm(pixels[axis - span : axis][::-1] - floor, axis=-1)
+    half = max(1, span // 2)
+    ratios = []
+    for rows in (slice(0, half), slice(half, span)):
+        region = both[rows]
+        if not region.any():
+            ratios.append(1.0)
+            continue
+        ratios.append(float(low[rows][region].mean() / max(high[rows][region].mean(), 1.0)))
+    return ratios[0], ratios[1]
