@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +21,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("U2NET_HOME", str(ROOT / "var" / "models"))
 
-from jobs.imaging import Cutter, PipelineSettings, get_cutter, run_pipeline  # noqa: E402
-from jobs.imaging.calibration import Sample  # noqa: E402
 from sandbox.qa_scenes import Scene, calibration_set, held_out_set, mask_iou  # noqa: E402
+
+from jobs.imaging import Cutter, PipelineSettings, get_cutter, run_pipeline  # noqa: E402
+from jobs.imaging.calibration import Replay, Sample  # noqa: E402
 
 #: IoU against the true mask from which a cut-out counts as good (the issue's line for "bad").
 GOOD_IOU = 0.9
 CACHE = ROOT / "var" / "qa-cache"
+#: A gate's limits in ``Thresholds`` (jobs/imaging/settings.py).
+LIMIT_LINE = re.compile(r"^    (\w+): Limit = \(.*\)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,10 @@ class Measured:
 
 
 def _code_version() -> str:
+    """A digest of the imaging code, leaving out the gates' limits (they do not change any score)."""
     digest = hashlib.sha256()
     for path in sorted((ROOT / "jobs" / "imaging").glob("*.py")):
-        digest.update(path.read_bytes())
+        digest.update(LIMIT_LINE.sub("", path.read_text()).encode())
     return digest.hexdigest()[:12]
 
 
@@ -76,3 +81,37 @@ def parts(quick: bool = False) -> tuple[list[Scene], list[Scene]]:
     if quick:
         return calibration_set(range(0, 1)), held_out_set(range(100, 101))
     return calibration_set(), held_out_set()
+
+
+def print_outcome(measured: list[Measured], result: Replay, title: str) -> None:
+    """Every cut-out's IoU and verdict, then per gate and overall: bad published, good published/held."""
+    print(f"\n## {title}\n")
+    print("| scene | IoU | cut-out | verdict | held by |")
+    print("|---|---|---|---|---|")
+    for m in measured:
+        label = "good" if m.iou >= GOOD_IOU else "BAD"
+        verdict = result.verdicts[m.scene]
+        flag = " **bad published**" if label == "BAD" and verdict == "pass" else ""
+        held = ", ".join(result.held_by[m.scene]) or "-"
+        print(f"| {m.scene} | {m.iou:.3f} | {label} | {verdict}{flag} | {held} |")
+    samples = [m.sample() for m in measured]
+    print("\n| gate | bad held | good held | IoU of the good it held |")
+    print("|---|---|---|---|")
+    iou = {m.scene: m.iou for m in measured}
+    gates = sorted({g for held in result.held_by.values() for g in held})
+    for gate in gates:
+        bad = [s for s in samples if not s.good and gate in result.held_by[s.name]]
+        good = [s for s in samples if s.good and gate in result.held_by[s.name]]
+        ious = ", ".join(f"{iou[s.name]:.3f}" for s in good) or "-"
+        print(f"| {gate} | {len(bad)} | {len(good)} | {ious} |")
+    goods = [s for s in samples if s.good]
+    bads = [s for s in samples if not s.good]
+    good_pub = result.count(samples, True, True)
+    review = sum(1 for s in goods if result.verdicts[s.name] == "review")
+    failed = sum(1 for s in goods if result.verdicts[s.name] == "fail")
+    share = 100 * good_pub / max(len(goods), 1)
+    print(
+        f"\noverall: {len(bads)} bad cut-outs (IoU < {GOOD_IOU}), **{result.count(samples, False, True)} "
+        f"published**; {len(goods)} good, **{good_pub} published ({share:.0f} %)**, "
+        f"{review} to review, {failed} failed"
+    )

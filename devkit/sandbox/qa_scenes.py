@@ -34,7 +34,7 @@ from sandbox.photos import (
     real_photos,
 )
 
-SIZE = (384, 384)
+SIZE = (576, 576)
 SKIN_TONES = ((236, 188, 160), (214, 160, 122), (176, 120, 86), (120, 78, 52))
 SOLID_SHAPES = ("bottle", "shoe", "mug", "box", "vase", "sphere", "tumbler")
 #: Calibration and held-out seeds never overlap.

@@ -18,7 +18,7 @@ from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
 MIN_PIECE = 0.001
 #: A filled hole is small; one background-coloured piece larger than this share of the subject is
 #: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges.
-MAX_HOLE = 0.05
+MAX_HOLE = 0.25
 
 
 def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:

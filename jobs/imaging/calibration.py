@@ -4,14 +4,15 @@ approve/reject decisions), and replaying thresholds over them.
 The rule (:func:`propose`): **no bad cut-out published on the labelled set, as few good ones held as
 that allows.**
 
-1. Every calibrated gate starts at the loosest pass limit that holds no good sample: the worst score
-   any good sample has.
+1. Every calibrated gate starts at its current pass limit, loosened just enough to hold no good
+   sample (to the worst score a good sample has, where that is worse).
 2. While a bad sample would still be published, one gate is tightened: of all (gate, published bad
    sample) pairs, the one that newly holds the fewest published good samples (ties: catches the most
    bad ones).  Its pass limit goes halfway between that bad sample's score and the nearest good score
    on the passing side, leaving a margin for photos the set does not hold.
-3. Review limits: nothing good fails outright; a gate's review limit is the worst good score (never
-   tighter than its pass limit), so what lies beyond every good sample fails.
+3. Review limits: a gate fails a cut-out outright only when it is worse than every good sample of
+   the set (also those other gates hold): its review limit is its current one loosened to the worst
+   good score, and never tighter than its pass limit.  Good samples it holds go to a person.
 
 Gates outside :data:`CALIBRATED_GATES` are product rules (sizes, output purity, resolution): they keep
 their limits and are applied as they are.
@@ -19,6 +20,7 @@ their limits and are applied as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -28,6 +30,7 @@ from jobs.imaging.settings import Thresholds
 
 #: Gates judging the cut itself, whose limits calibration chooses.
 CALIBRATED_GATES = (
+    "edges_touched",
     "main_component",
     "thin_structure",
     "uncertain",
@@ -57,6 +60,7 @@ class Replay:
     """What thresholds do to a labelled set: which samples they publish, and which gates held the rest."""
 
     published: dict[str, bool] = field(default_factory=dict)
+    verdicts: dict[str, str] = field(default_factory=dict)
     held_by: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, samples: Iterable[Sample], good: bool, published: bool) -> int:
@@ -69,11 +73,13 @@ def replay(samples: Sequence[Sample], thresholds: Thresholds) -> Replay:
     result = Replay()
     for sample in samples:
         if not sample.scores:
-            result.published[sample.name], result.held_by[sample.name] = False, ["not cut"]
+            result.published[sample.name], result.verdicts[sample.name] = False, "review"
+            result.held_by[sample.name] = ["not cut"]
             continue
         judgement = judge(sample.scores, thresholds, _stages(sample.scores))
         result.published[sample.name] = judgement.verdict == "pass"
-        result.held_by[sample.name] = [reason.split(" ")[1] for reason in judgement.reasons]
+        result.verdicts[sample.name] = judgement.verdict
+        result.held_by[sample.name] = [gate.name for gate in judgement.gates]
     return result
 
 
@@ -107,7 +113,7 @@ def propose(
     limits: dict[str, float] = {}
     for name, gate in typed.items():
         values = [s.scores[gate.score] for s in good]
-        limits[name] = (min(values) if gate.better == "higher" else max(values)) if values else gate.pass_at
+        limits[name] = _loosest(gate, [gate.pass_at, *values])
 
     def published(sample: Sample) -> bool:
         return all(_passes(g, sample.scores[g.score], limits[n]) for n, g in typed.items())
@@ -129,13 +135,17 @@ def propose(
                     best = key
         assert best is not None
         limits[best[2]] = best[3]
+    every_good = [s for s in samples if s.good and all(g.score in s.scores for g in typed.values())]
     chosen = {}
     for name, gate in typed.items():
-        values = [s.scores[gate.score] for s in good]
-        worst = (min(values) if gate.better == "higher" else max(values)) if values else gate.review_at
-        review = min(worst, limits[name]) if gate.better == "higher" else max(worst, limits[name])
-        chosen[name] = (round(limits[name], 4), round(review, 4))
-    return replace(base, **_rounded_safely(typed, chosen))
+        values = [s.scores[gate.score] for s in every_good]
+        review = _loosest(gate, [gate.review_at, limits[name], *values])
+        chosen[name] = (_outward(gate, limits[name]), _outward(gate, review))
+    return replace(base, **_ordered(typed, chosen))
+
+
+def _loosest(gate: Gate, values: list[float]) -> float:
+    return min(values) if gate.better == "higher" else max(values)
 
 
 def _open(gate: Gate) -> tuple[float, float]:
@@ -154,7 +164,13 @@ def _between(gate: Gate, bad: float, goods: list[float]) -> float:
     return bad / 2 if bad > 0 else bad - 1e-6
 
 
-def _rounded_safely(typed: dict[str, Gate], chosen: dict[str, tuple[float, float]]) -> dict:
+def _outward(gate: Gate, limit: float) -> float:
+    """``limit`` rounded to 4 decimals in the passing direction (a sample on the limit stays on its side)."""
+    scaled = limit * 10_000
+    return (math.floor(scaled) if gate.better == "higher" else math.ceil(scaled - 1e-9)) / 10_000
+
+
+def _ordered(typed: dict[str, Gate], chosen: dict[str, tuple[float, float]]) -> dict:
     """Keep the order of each gate's limits valid after rounding."""
     out = {}
     for name, (pass_at, review_at) in chosen.items():

@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from connector.errors import ConfigurationError
 from jobs.imaging.background_parts import background_part_scores
-from jobs.imaging.gates import STAGES, VERDICT_ORDER, Stage
+from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
 from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, border_pixels, depth, lab, sample
 from jobs.imaging.people import people_score
 from jobs.imaging.reflection import reflection_score
@@ -40,6 +40,8 @@ class Judgement:
 
     verdict: str
     reasons: list[str] = field(default_factory=list)
+    #: The gates that did not pass, in the order of ``reasons``.
+    gates: list[Gate] = field(default_factory=list)
 
 
 def _work_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -278,8 +280,7 @@ def judge(scores: dict[str, float], thresholds: Thresholds, stages: Iterable[Sta
     (a gate that cannot be checked never passes silently).
     """
     ran = set(stages)
-    verdict = "pass"
-    reasons: list[str] = []
+    judgement = Judgement("pass")
     for gate in thresholds.typed():
         if gate.stage not in ran:
             continue
@@ -292,7 +293,8 @@ def judge(scores: dict[str, float], thresholds: Thresholds, stages: Iterable[Sta
         outcome = gate.verdict(value)
         if outcome == "pass":
             continue
-        reasons.append(gate.reason(value, outcome))
-        if VERDICT_ORDER[outcome] > VERDICT_ORDER[verdict]:
-            verdict = outcome
-    return Judgement(verdict, reasons)
+        judgement.reasons.append(gate.reason(value, outcome))
+        judgement.gates.append(gate)
+        if VERDICT_ORDER[outcome] > VERDICT_ORDER[judgement.verdict]:
+            judgement.verdict = outcome
+    return judgement

@@ -3,8 +3,9 @@
 A reflection is the product flipped about its contact line and faded toward the floor.  For every
 candidate axis across the lower part of the subject, the mask below the axis is compared with the
 mask above it flipped; where the outlines mirror each other and the lower part is much closer to the
-floor's colour than the upper part, fading further the further it is from the axis, the lower part
-is a reflection.  A product that is itself symmetric top-to-bottom is not faded, so it does not count.
+floor's colour than the upper part, fading further the further it is from the axis, while each row
+keeps the pattern of the row it mirrors, the lower part is a reflection.  A product that is itself
+symmetric top-to-bottom is not faded, so it does not count.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from jobs.imaging.measure import depth
 OUTLINE_MATCH = 0.6
 #: How much closer to the floor colour the lower part must be than the upper part (faded).
 FADED = 0.6
+#: Mean correlation, row by row, of the two parts' pictures (a reflection keeps the product's pattern).
+PICTURE_MATCH = 0.5
 #: Axes tried per subject height.
 AXES = 48
 
@@ -49,7 +52,7 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray) -> float:
             continue
         floor = pixels[axis : axis + span][floor_rows].mean(axis=0)
         near, far = _fading(pixels, both, axis, span, floor)
-        if near <= FADED and far <= near:
+        if near <= FADED and far <= near and _row_match(pixels, both, axis, span, floor) >= PICTURE_MATCH:
             best = max(best, float(below.sum() / total))
     return best
 
@@ -69,3 +72,20 @@ def _fading(
             continue
         ratios.append(float(low[rows][region].mean() / max(high[rows][region].mean(), 1.0)))
     return ratios[0], ratios[1]
+
+
+def _row_match(pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray) -> float:
+    """Mean correlation across columns of mirrored rows (their difference from the floor, in grey)."""
+    low = (pixels[axis : axis + span] - floor).mean(axis=-1)
+    high = (pixels[axis - span : axis][::-1] - floor).mean(axis=-1)
+    total, weight = 0.0, 0
+    for row in range(span):
+        cells = both[row]
+        if cells.sum() < 8:
+            continue
+        a, b = low[row][cells], high[row][cells]
+        a, b = a - a.mean(), b - b.mean()
+        norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        total += float((a * b).sum() / norm) * len(a) if norm > 1e-6 else 0.0
+        weight += len(a)
+    return total / weight if weight else 0.0
