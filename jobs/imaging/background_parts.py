@@ -3,7 +3,7 @@
 Both look for subject pixels coloured like the background just outside the cut (a ring beyond the
 anti-aliased edge).  Small pieces that never reach the outline are *filled holes* (lace, a
 perforated tray, a mug handle's opening kept solid); pieces along the outline, beyond the thin
-edge band the ``halo`` gate judges and unlike the subject's own core colours, are *background
+edge band the ``halo`` gate judges and unlike the colours of the subject's inside, are *background
 patches* (a corner of a busy scene kept with the product).
 """
 
@@ -19,6 +19,9 @@ MIN_PIECE = 0.001
 #: A filled hole is small; one background-coloured piece larger than this share of the subject is
 #: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges.
 MAX_HOLE = 0.25
+#: When less than this share of the subject's inside is unlike the background, the subject itself
+#: looks like the backdrop (dark on dark): its outline cannot tell patches apart (``camouflage`` judges).
+CAMOUFLAGED_CORE = 0.05
 
 
 def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -36,10 +39,11 @@ def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float
     backdrop = Palette(sample(rgb[ring]))
     looks_background = np.zeros_like(hard)
     looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE)
-    core = depth_in > max(2 * r, 0.35 * float(depth_in.max()))
+    core = (depth_in > max(2 * r, 0.35 * float(depth_in.max()))) & ~looks_background
     own = np.zeros_like(hard)
     if core.any():
         own[hard] = Palette(sample(rgb[core])).near(rgb[hard], CAMOUFLAGE_DE / 2)
+    camouflaged = core.sum() < CAMOUFLAGED_CORE * max(int((depth_in > 2 * r).sum()), 1)
     labels, count = ndimage.label(looks_background)
     if not count:
         return none
@@ -51,4 +55,5 @@ def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float
     beyond_edge = (labels > 0) & (depth_in > r) & ~own
     patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
     patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge
-    return {"filled_holes": float(holes.sum() / total), "background_patches": float(patches.sum() / total)}
+    patch_share = 0.0 if camouflaged else float(patches.sum() / total)
+    return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}
