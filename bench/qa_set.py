@@ -2,8 +2,9 @@
 
 Shared by ``qa_calibrate.py`` (chooses thresholds on the calibration part) and ``qa_eval.py``
 (judges them on the held-out part).  A cut-out is *good* when its mask's IoU against the true mask
-is at least :data:`GOOD_IOU`.  Measured parts are cached under ``var/qa-cache`` keyed by the scene
-bytes, the model and the imaging code, so re-running after a threshold change skips the model.
+is at least :data:`GOOD_IOU`.  The model's masks are cached under ``var/qa-cache/masks`` by photo
+and model, and the scores by photo, model and imaging code (limits left out), so re-running after
+a change of thresholds or measures does not run the model again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("U2NET_HOME", str(ROOT / "var" / "models"))
 
+from PIL import Image  # noqa: E402
 from sandbox.qa_scenes import Scene, calibration_set, held_out_set, mask_iou  # noqa: E402
 
 from jobs.imaging import Cutter, PipelineSettings, get_cutter, run_pipeline  # noqa: E402
@@ -55,10 +57,32 @@ def _code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def measure(scenes: list[Scene], model: str = "u2netp", cutter: Cutter | None = None) -> list[Measured]:
+class CachedCutter:
+    """The model's masks kept on disk by photo, so changing a QA measure does not rerun the model."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._cutter: Cutter | None = None
+
+    def mask(self, image: Image.Image) -> Image.Image:
+        """The model's mask of ``image`` (from the cache when this photo was cut before)."""
+        key = hashlib.sha256(image.tobytes() + self.model.encode()).hexdigest()[:24]
+        path = CACHE / "masks" / f"{key}.png"
+        if path.exists():
+            with Image.open(path) as cached:
+                return cached.copy()
+        self._cutter = self._cutter or get_cutter(self.model)
+        mask = self._cutter.mask(image)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mask.save(path)
+        return mask
+
+
+def measure(scenes: list[Scene], model: str = "u2netp") -> list[Measured]:
     """Run every scene through the pipeline (default settings) and keep its scores and IoU."""
     settings = PipelineSettings.from_preset(model=model)
     version = _code_version()
+    cutter = CachedCutter(model)
     out = []
     for scene in scenes:
         key = hashlib.sha256(scene.data + model.encode() + version.encode()).hexdigest()[:24]
@@ -66,7 +90,6 @@ def measure(scenes: list[Scene], model: str = "u2netp", cutter: Cutter | None = 
         if cached.exists():
             out.append(Measured(**json.loads(cached.read_text())))
             continue
-        cutter = cutter or get_cutter(model)
         outcome = run_pipeline(scene.data, settings, cutter)
         iou = mask_iou(outcome.mask, scene.mask) if outcome.mask is not None else 0.0
         measured = Measured(scene.name, scene.kind, round(iou, 4), outcome.scores)

@@ -57,3 +57,28 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         record_original(s, image, sha256(original), len(original), run_id)
         image.status = ImageStatus.APPROVED.value
         return add_result(s, image_id, data, sha256(original), run_id)
+
+
+#: QA scores of a clean cut-out: every gate passes with the default thresholds.
+CLEAN_SCORES: dict[str, float] = {
+    "mask_area": 0.3,
+    "edges_touched": 0.0,
+    "main_component": 1.0,
+    "thin_structure": 0.0,
+    "uncertain": 0.0,
+    "subject_size": 600.0,
+    "new_holes": 0.0,
+    "halo": 0.01,
+    "clipped": 0.0,
+    "low_contrast": 0.0,
+    "camouflage": 0.0,
+    "reflection": 0.0,
+    "filled_holes": 0.0,
+    "background_patches": 0.0,
+    "people": 0.0,
+    "color_fidelity": 1.0,
+    "background_purity": 1.0,
+    "resolution": 1.0,
+    "upscale": 1.0,
+    "fill": 0.85,
+}
