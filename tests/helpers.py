@@ -76,6 +76,7 @@ CLEAN_SCORES: dict[str, float] = {
     "filled_holes": 0.0,
     "background_patches": 0.0,
     "people": 0.0,
+    "misplaced_edge": 0.0,
     "color_fidelity": 1.0,
     "background_purity": 1.0,
     "resolution": 1.0,

@@ -43,6 +43,7 @@ CALIBRATED_GATES = (
     "filled_holes",
     "background_patches",
     "people",
+    "misplaced_edge",
 )
 
 

@@ -53,6 +53,7 @@ GATE_SPECS: dict[str, GateSpec] = {
     "filled_holes": _spec("filled_holes", "lower", "edges"),
     "background_patches": _spec("background_patches", "lower", "edges"),
     "people": _spec("people", "lower", "edges"),
+    "misplaced_edge": _spec("misplaced_edge", "lower", "edges"),
     "color_fidelity": _spec("color_fidelity", "lower", "output"),
     "background_purity": _spec("background_purity", "higher", "output"),
     "resolution": _spec("resolution", "higher", "output"),

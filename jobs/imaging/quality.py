@@ -18,6 +18,7 @@ from connector.errors import ConfigurationError
 from jobs.imaging.background_parts import background_part_scores
 from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
 from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, border_pixels, depth, lab, sample
+from jobs.imaging.misplaced_edge import misplaced_edge_score
 from jobs.imaging.people import people_score
 from jobs.imaging.reflection import reflection_score
 from jobs.imaging.settings import Thresholds
@@ -196,8 +197,12 @@ def cut_scores(
 
 
 def detector_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """The scores of the failure detectors: reflection, filled holes, background patches, people."""
-    scores = {"reflection": reflection_score(rgb, mask), "people": people_score(rgb, mask)}
+    """The failure detectors' scores: reflection, filled holes, background patches, people, misplaced edge."""
+    scores = {
+        "reflection": reflection_score(rgb, mask),
+        "people": people_score(rgb, mask),
+        "misplaced_edge": misplaced_edge_score(rgb, mask),
+    }
     scores.update(background_part_scores(rgb, mask))
     return scores
 

@@ -44,7 +44,8 @@ class Thresholds:
     - ``reflection``: share of the subject that is a mirror image of the part above it (a floor's reflection).
     - ``filled_holes``: enclosed parts of the subject coloured like the background (holes filled in).
     - ``background_patches``: parts along the subject's outline coloured like the background next to them.
-    - ``people``: share of the photo that is skin-toned in sizeable blobs (a hand, a model).
+    - ``people``: share of the subject that is skin-toned in sizeable blobs (a hand, a model).
+    - ``misplaced_edge``: share of the outline running through flat background with the photo's edge inside.
     - ``thin_structure``: share of the subject in hair-thin parts (hair, lace, wire).
     - ``uncertain``: share of the subject the model left half-transparent away from its edge.
     - ``color_fidelity``: mean CIE76 delta E of the subject in the output versus the original.
@@ -68,6 +69,7 @@ class Thresholds:
     filled_holes: Limit = (0.01, 0.05)
     background_patches: Limit = (0.01, 0.05)
     people: Limit = (0.02, 0.10)
+    misplaced_edge: Limit = (0.2, 0.5)
     thin_structure: Limit = (0.04, 0.15)
     uncertain: Limit = (0.04, 0.15)
     color_fidelity: Limit = (3.0, 8.0)
