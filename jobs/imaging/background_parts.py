@@ -17,8 +17,12 @@ from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
 #: Ignore pieces smaller than this share of the subject (noise, specular spots).
 MIN_PIECE = 0.001
 #: A filled hole is small; one background-coloured piece larger than this share of the subject is
-#: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges.
+#: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges, unless
+#: fine structure crosses it: then it is background seen between wires (a whisk's cage kept solid).
 MAX_HOLE = 0.25
+#: A large piece is crossed by fine structure when its picture has this many times the gradient of
+#: the background outside the cut.
+CROSSED = 2.0
 #: When less than this share of the subject's inside is unlike the background, the subject itself
 #: looks like the backdrop (dark on dark): its outline cannot tell patches apart (``camouflage`` judges).
 CAMOUFLAGED_CORE = 0.05
@@ -51,9 +55,30 @@ def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float
     ids = np.arange(1, count + 1)
     sizes = ndimage.sum_labels(np.ones_like(hard), labels, ids)
     reaches_outline = ndimage.maximum(depth_in <= 1.5, labels, ids).astype(bool)
-    holes = np.isin(labels, ids[(sizes >= minimum) & (sizes <= MAX_HOLE * total) & ~reaches_outline])
+    small = (sizes >= minimum) & (sizes <= MAX_HOLE * total) & ~reaches_outline
+    holes = np.isin(labels, ids[small | _crossed(rgb, labels, ids, sizes >= MAX_HOLE * total, ring)])
     beyond_edge = (labels > 0) & (depth_in > r) & ~own
     patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
     patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge
     patch_share = 0.0 if camouflaged else float(patches.sum() / total)
     return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}
+
+
+def _gradient(rgb: np.ndarray) -> np.ndarray:
+    grey = rgb.astype(np.float32).mean(axis=2)
+    return np.hypot(ndimage.sobel(grey, 0), ndimage.sobel(grey, 1)) / 8
+
+
+def _crossed(
+    rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray, large: np.ndarray, ring: np.ndarray
+) -> np.ndarray:
+    """Which large pieces are crossed by fine structure (wires) the background outside does not have."""
+    crossed = np.zeros(len(ids), dtype=bool)
+    if not large.any():
+        return crossed
+    gradient = _gradient(rgb)
+    outside = float(gradient[ring].mean()) + 0.5
+    inner = np.where(ndimage.binary_erosion(labels > 0, iterations=2), labels, 0)  # away from their rims
+    means = np.nan_to_num(ndimage.mean(gradient, inner, ids))
+    crossed[large] = np.asarray(means)[large] > CROSSED * outside
+    return crossed

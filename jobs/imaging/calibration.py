@@ -5,7 +5,9 @@ The rule (:func:`propose`): **no bad cut-out published on the labelled set, as f
 that allows.**
 
 1. Every calibrated gate starts at its current pass limit, loosened just enough to hold no good
-   sample (to the worst score a good sample has, where that is worse).
+   sample (to the worst score a good sample has, where that is worse), then moved halfway towards
+   the nearest bad score beyond it: the widest margin for good photos the set does not hold that
+   still holds every bad sample the gate held.
 2. While a bad sample would still be published, one gate is tightened: of all (gate, published bad
    sample) pairs, the one that newly holds the fewest published good samples (ties: catches the most
    bad ones).  Its pass limit goes halfway between that bad sample's score and the nearest good score
@@ -114,7 +116,13 @@ def propose(
     limits: dict[str, float] = {}
     for name, gate in typed.items():
         values = [s.scores[gate.score] for s in good]
-        limits[name] = _loosest(gate, [gate.pass_at, *values])
+        start = _loosest(gate, [gate.pass_at, *values])
+        beyond = [
+            s.scores[gate.score]
+            for s in live
+            if not s.good and not _passes(gate, s.scores[gate.score], start)
+        ]
+        limits[name] = (start + _loosest(gate, [_tightest(gate, beyond), start])) / 2 if beyond else start
 
     def published(sample: Sample) -> bool:
         return all(_passes(g, sample.scores[g.score], limits[n]) for n, g in typed.items())
@@ -147,6 +155,11 @@ def propose(
 
 def _loosest(gate: Gate, values: list[float]) -> float:
     return min(values) if gate.better == "higher" else max(values)
+
+
+def _tightest(gate: Gate, values: list[float]) -> float:
+    """The value nearest the passing side (the least bad of bad scores)."""
+    return max(values) if gate.better == "higher" else min(values)
 
 
 def _open(gate: Gate) -> tuple[float, float]:

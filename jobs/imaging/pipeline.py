@@ -136,7 +136,11 @@ def _finish(
             )
         )
     notes.extend(encoded.notes)
-    stages: list[Stage] = ["mask"] + (["edges"] if cut else []) + ([] if settings.mockup else ["output"])
+    stages: list[Stage] = ["mask"]
+    if cut:
+        stages.append("edges")
+    if not settings.mockup:
+        stages.append("output")
     judgement = judge(scores, settings.thresholds, stages)
     verdict = verdict_if_pass if judgement.verdict == "pass" else judgement.verdict
     reasons = ([first_reason] if first_reason else []) + judgement.reasons

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jobs.imaging.background_parts import background_part_scores
+from jobs.imaging.misplaced_edge import misplaced_edge_score
 from jobs.imaging.people import people_score
 from jobs.imaging.reflection import reflection_score
 
@@ -113,3 +114,15 @@ def test_a_skin_toned_product_is_not_a_person() -> None:
     bag = _box(40, 200, 60, 180)
     image = _photo(backdrop, _cylinder((205, 150, 112), 60, 180), bag)  # tan leather, light and shade
     assert people_score(image, bag) == 0.0
+
+
+def test_a_cut_through_flat_background_around_the_real_edge_is_found() -> None:
+    backdrop = np.full((SIDE, SIDE, 3), 230.0, np.float32)
+    bottle = _box(40, 200, 90, 150)
+    image = _photo(backdrop, _cylinder((160, 30, 40), 90, 150), bottle)
+    assert misplaced_edge_score(image, bottle) < 0.05
+    assert misplaced_edge_score(image, _box(28, 212, 78, 162)) > 0.8  # a 12 px band of backdrop kept
+    dark = _photo(
+        np.full((SIDE, SIDE, 3), 24.0, np.float32), np.full((SIDE, SIDE, 3), 30.0, np.float32), bottle
+    )
+    assert misplaced_edge_score(dark, bottle) == 0.0  # dark on dark: no edge anywhere to misplace
