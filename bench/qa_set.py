@@ -23,7 +23,16 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("U2NET_HOME", str(ROOT / "var" / "models"))
 
 from PIL import Image  # noqa: E402
-from sandbox.qa_scenes import Scene, calibration_set, held_out_set, mask_iou  # noqa: E402
+from sandbox.qa_scenes import (  # noqa: E402
+    DEFECT_SCENES,
+    DEFECTS,
+    Scene,
+    calibration_set,
+    defective_mask,
+    held_out_set,
+    mask_iou,
+    scene,
+)
 
 from jobs.imaging import Cutter, PipelineSettings, get_cutter, run_pipeline  # noqa: E402
 from jobs.imaging.calibration import Replay, Sample  # noqa: E402
@@ -84,18 +93,53 @@ def measure(scenes: list[Scene], model: str = "u2netp") -> list[Measured]:
     version = _code_version()
     cutter = CachedCutter(model)
     out = []
-    for scene in scenes:
-        key = hashlib.sha256(scene.data + model.encode() + version.encode()).hexdigest()[:24]
+    for item in scenes:
+        key = hashlib.sha256(item.data + model.encode() + version.encode()).hexdigest()[:24]
         cached = CACHE / f"{key}.json"
         if cached.exists():
             out.append(Measured(**json.loads(cached.read_text())))
             continue
-        outcome = run_pipeline(scene.data, settings, cutter)
-        iou = mask_iou(outcome.mask, scene.mask) if outcome.mask is not None else 0.0
-        measured = Measured(scene.name, scene.kind, round(iou, 4), outcome.scores)
+        outcome = run_pipeline(item.data, settings, cutter)
+        iou = mask_iou(outcome.mask, item.mask) if outcome.mask is not None else 0.0
+        measured = Measured(item.name, item.kind, round(iou, 4), outcome.scores)
         CACHE.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(measured.__dict__))
         out.append(measured)
+    return out
+
+
+class FixedCutter:
+    """A cutter that returns one given mask (a known defect) whatever the photo."""
+
+    def __init__(self, mask: Image.Image) -> None:
+        self._mask = mask
+
+    def mask(self, image: Image.Image) -> Image.Image:
+        """The given mask."""
+        return self._mask
+
+
+def measure_defects(quick: bool = False) -> list[Measured]:
+    """Calibration samples with typical defects applied to true masks (scored like model cut-outs)."""
+    settings = PipelineSettings.from_preset()
+    version = _code_version()
+    out = []
+    for kind, seed in DEFECT_SCENES[:1] if quick else DEFECT_SCENES:
+        photo = scene(kind, seed)
+        for defect in DEFECTS:
+            key = hashlib.sha256(photo.data + defect.encode() + version.encode()).hexdigest()[:24]
+            cached = CACHE / f"{key}.json"
+            if cached.exists():
+                out.append(Measured(**json.loads(cached.read_text())))
+                continue
+            mask = defective_mask(photo.mask, defect)
+            outcome = run_pipeline(photo.data, settings, FixedCutter(mask))
+            measured = Measured(
+                f"{photo.name}:{defect}", "defect", round(mask_iou(mask, photo.mask), 4), outcome.scores
+            )
+            CACHE.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps(measured.__dict__))
+            out.append(measured)
     return out
 
 

@@ -281,3 +281,28 @@ def mask_iou(predicted: Image.Image, truth: Image.Image) -> float:
     b = np.asarray(truth.convert("L")) >= 128
     union = int((a | b).sum())
     return float((a & b).sum() / union) if union else 1.0
+
+
+#: Cut-out defects a model makes, applied to a true mask (for calibration samples with known IoU).
+DEFECTS = ("background-band", "subject-eroded", "top-missing", "hole-punched")
+#: Calibration scenes the defects are applied to.
+DEFECT_SCENES = (("white-sweep", 0), ("busy-backdrop", 1), ("cast-shadow", 2))
+
+
+def defective_mask(truth: Image.Image, defect: str) -> Image.Image:
+    """``truth`` with one typical cut-out defect (a band of backdrop kept, the rim cut away, ...)."""
+    hard = np.asarray(truth) >= 128
+    side = max(hard.shape)
+    rows = np.flatnonzero(hard.any(axis=1))
+    if defect == "background-band":
+        hard = ndimage.binary_dilation(hard, iterations=max(2, side // 45))
+    elif defect == "subject-eroded":
+        hard = ndimage.binary_erosion(hard, iterations=max(2, side // 50))
+    elif defect == "top-missing":
+        hard = hard & (np.arange(hard.shape[0]) > (rows[0] + rows[-1]) // 2)[:, None]
+    else:
+        ys, xs = np.nonzero(hard)
+        cy, cx, span = int(ys.mean()), int(xs.mean()), max(2, int(0.15 * (rows[-1] - rows[0])))
+        hard = hard.copy()
+        hard[cy - span : cy + span, cx - span // 2 : cx + span // 2] = False
+    return Image.fromarray(np.where(hard, 255, 0).astype(np.uint8), "L")

@@ -5,14 +5,15 @@ The rule (:func:`propose`): **no bad cut-out published on the labelled set, as f
 that allows.**
 
 1. Every calibrated gate starts at its current pass limit, loosened just enough to hold no good
-   sample (to the worst score a good sample has, where that is worse), then moved halfway towards
-   the nearest bad score beyond it: the widest margin for good photos the set does not hold that
-   still holds every bad sample the gate held.
+   sample (to the worst score a good sample has, where that is worse).
 2. While a bad sample would still be published, one gate is tightened: of all (gate, published bad
    sample) pairs, the one that newly holds the fewest published good samples (ties: catches the most
    bad ones).  Its pass limit goes halfway between that bad sample's score and the nearest good score
    on the passing side, leaving a margin for photos the set does not hold.
-3. Review limits: a gate fails a cut-out outright only when it is worse than every good sample of
+3. A gate that had to be loosened past its current limit (it raised alarms on good samples) and
+   that holds no bad sample on its own (every bad one it holds, another gate holds too) is switched
+   off (:data:`OFF`): the set shows its false alarms and no catch.
+4. Review limits: a gate fails a cut-out outright only when it is worse than every good sample of
    the set (also those other gates hold): its review limit is its current one loosened to the worst
    good score, and never tighter than its pass limit.  Good samples it holds go to a person.
 
@@ -30,6 +31,8 @@ from jobs.imaging.gates import Gate
 from jobs.imaging.quality import judge
 from jobs.imaging.settings import Thresholds
 
+#: The limit of a switched-off gate (it passes every score).
+OFF = 1e6
 #: Gates judging the cut itself, whose limits calibration chooses.
 CALIBRATED_GATES = (
     "edges_touched",
@@ -116,13 +119,7 @@ def propose(
     limits: dict[str, float] = {}
     for name, gate in typed.items():
         values = [s.scores[gate.score] for s in good]
-        start = _loosest(gate, [gate.pass_at, *values])
-        beyond = [
-            s.scores[gate.score]
-            for s in live
-            if not s.good and not _passes(gate, s.scores[gate.score], start)
-        ]
-        limits[name] = (start + _loosest(gate, [_tightest(gate, beyond), start])) / 2 if beyond else start
+        limits[name] = _loosest(gate, [gate.pass_at, *values])
 
     def published(sample: Sample) -> bool:
         return all(_passes(g, sample.scores[g.score], limits[n]) for n, g in typed.items())
@@ -144,6 +141,9 @@ def propose(
                     best = key
         assert best is not None
         limits[best[2]] = best[3]
+    for name, gate in typed.items():
+        if _loosened(gate, limits[name]) and not _catches_alone(name, typed, limits, live):
+            limits[name] = OFF if gate.better == "lower" else -OFF
     every_good = [s for s in samples if s.good and all(g.score in s.scores for g in typed.values())]
     chosen = {}
     for name, gate in typed.items():
@@ -157,9 +157,21 @@ def _loosest(gate: Gate, values: list[float]) -> float:
     return min(values) if gate.better == "higher" else max(values)
 
 
-def _tightest(gate: Gate, values: list[float]) -> float:
-    """The value nearest the passing side (the least bad of bad scores)."""
-    return max(values) if gate.better == "higher" else min(values)
+def _loosened(gate: Gate, limit: float) -> bool:
+    return limit < gate.pass_at if gate.better == "higher" else limit > gate.pass_at
+
+
+def _catches_alone(
+    name: str, typed: dict[str, Gate], limits: dict[str, float], live: Sequence[Sample]
+) -> bool:
+    """Whether gate ``name`` holds a bad sample that no other calibrated gate holds."""
+    for sample in live:
+        if sample.good:
+            continue
+        held = [n for n, g in typed.items() if not _passes(g, sample.scores[g.score], limits[n])]
+        if held == [name]:
+            return True
+    return False
 
 
 def _open(gate: Gate) -> tuple[float, float]:

@@ -126,3 +126,15 @@ def test_a_cut_through_flat_background_around_the_real_edge_is_found() -> None:
         np.full((SIDE, SIDE, 3), 24.0, np.float32), np.full((SIDE, SIDE, 3), 30.0, np.float32), bottle
     )
     assert misplaced_edge_score(dark, bottle) == 0.0  # dark on dark: no edge anywhere to misplace
+
+
+def test_a_wire_cage_kept_solid_is_found_though_its_gaps_are_large() -> None:
+    y, x = np.mgrid[:SIDE, :SIDE]
+    cage = np.zeros((SIDE, SIDE), bool)
+    for half in range(10, 80, 10):  # the loops of a whisk, one pixel wide
+        ring = ((x - 120) / half) ** 2 + ((y - 120) / 80) ** 2
+        cage |= np.abs(ring - 1) < 1.2 / half
+    outer = (((x - 120) / 80) ** 2 + ((y - 120) / 80) ** 2) <= 1
+    backdrop = np.full((SIDE, SIDE, 3), 228.0, np.float32)
+    image = _photo(backdrop, np.full((SIDE, SIDE, 3), (60, 90, 160), np.float32), cage.astype(np.float32))
+    assert background_part_scores(image, outer.astype(np.float32))["filled_holes"] > 0.3
