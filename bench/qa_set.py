@@ -55,7 +55,12 @@ class Measured:
 
     def sample(self) -> Sample:
         """The labelled sample calibration and replay work on."""
-        return Sample(self.scene, self.scores, self.iou >= GOOD_IOU)
+        return Sample(self.scene, self.scores, self.good)
+
+    @property
+    def good(self) -> bool:
+        """IoU at least :data:`GOOD_IOU`, and not a deliberate defect (a punched hole is bad at any IoU)."""
+        return self.iou >= GOOD_IOU and self.kind != "defect"
 
 
 def _code_version() -> str:
@@ -156,7 +161,7 @@ def print_outcome(measured: list[Measured], result: Replay, title: str) -> None:
     print("| scene | IoU | cut-out | verdict | held by |")
     print("|---|---|---|---|---|")
     for m in measured:
-        label = "good" if m.iou >= GOOD_IOU else "BAD"
+        label = "good" if m.good else "BAD"
         verdict = result.verdicts[m.scene]
         flag = " **bad published**" if label == "BAD" and verdict == "pass" else ""
         held = ", ".join(result.held_by[m.scene]) or "-"
