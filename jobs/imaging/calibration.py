@@ -10,9 +10,9 @@ that allows.**
    sample) pairs, the one that newly holds the fewest published good samples (ties: catches the most
    bad ones).  Its pass limit goes halfway between that bad sample's score and the nearest good score
    on the passing side, leaving a margin for photos the set does not hold.
-3. A gate that had to be loosened past its current limit (it raised alarms on good samples) and
-   that holds no bad sample on its own (every bad one it holds, another gate holds too) is switched
-   off (:data:`OFF`): the set shows its false alarms and no catch.
+3. A gate that had to be loosened past its current *review* limit (it would have failed good
+   samples outright) and that holds no bad sample on its own (every bad one it holds, another gate
+   holds too) is switched off (:data:`OFF`): the set shows its false alarms and no catch.
 4. Review limits: a gate fails a cut-out outright only when it is worse than every good sample of
    the set (also those other gates hold): its review limit is its current one loosened to the worst
    good score, and never tighter than its pass limit.  Good samples it holds go to a person.
@@ -142,7 +142,7 @@ def propose(
         assert best is not None
         limits[best[2]] = best[3]
     for name, gate in typed.items():
-        if _loosened(gate, limits[name]) and not _catches_alone(name, typed, limits, live):
+        if _beyond_review(gate, limits[name]) and not _catches_alone(name, typed, limits, live):
             limits[name] = OFF if gate.better == "lower" else -OFF
     every_good = [s for s in samples if s.good and all(g.score in s.scores for g in typed.values())]
     chosen = {}
@@ -157,8 +157,8 @@ def _loosest(gate: Gate, values: list[float]) -> float:
     return min(values) if gate.better == "higher" else max(values)
 
 
-def _loosened(gate: Gate, limit: float) -> bool:
-    return limit < gate.pass_at if gate.better == "higher" else limit > gate.pass_at
+def _beyond_review(gate: Gate, limit: float) -> bool:
+    return limit < gate.review_at if gate.better == "higher" else limit > gate.review_at
 
 
 def _catches_alone(

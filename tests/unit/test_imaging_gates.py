@@ -76,8 +76,8 @@ def test_calibration_publishes_no_bad_sample_and_holds_as_few_good_ones_as_that_
     assert result.published == {"good-1": True, "good-2": True, "bad-halo": False, "bad-hand": False}
     assert chosen.halo == (0.2, 0.4)  # loosened to pass the worst good one; it still holds bad-halo
     assert chosen.people[0] == pytest.approx(0.21)  # tightened halfway between a good score and bad-hand
-    # A gate that raises alarms on good samples and holds no bad one on its own is switched off.
-    noisy = [replace(s, scores={**s.scores, "clipped": 0.3}) for s in samples]
+    # A gate that would fail good samples and holds no bad one on its own is switched off.
+    noisy = [replace(s, scores={**s.scores, "clipped": 0.5}) for s in samples]
     assert propose(noisy, base, gates=("halo", "people", "clipped")).clipped == (OFF, OFF)
     # Where a bad sample looks like a good one, the rule holds the good one rather than publish the bad.
     clash = [*samples, _sample("bad-twin", False, halo=0.20, people=0.02)]
