@@ -79,6 +79,7 @@ def _crossed(
     gradient = _gradient(rgb)
     outside = float(gradient[ring].mean()) + 0.5
     inner = np.where(ndimage.binary_erosion(labels > 0, iterations=2), labels, 0)  # away from their rims
-    means = np.nan_to_num(ndimage.mean(gradient, inner, ids))
+    counts = ndimage.sum_labels(inner > 0, inner, ids)
+    means = ndimage.sum_labels(gradient, inner, ids) / np.maximum(counts, 1)
     crossed[large] = np.asarray(means)[large] > CROSSED * outside
     return crossed
