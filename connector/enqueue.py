@@ -81,6 +81,7 @@ def _enqueue_once(
         result_ttl=86400,
         failure_ttl=7 * 86400,
         description=f"{kind} {args}",
+        meta={"kind": kind, "run": run_id, "image": image_id},  # the worker's log context and metrics
     )
     with services.session() as s:
         row = s.get(Job, job_id) or Job(id=job_id, kind=kind)

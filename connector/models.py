@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -203,6 +204,7 @@ class ImageVersion(Base):
     actor: Mapped[str] = mapped_column(String(128), default="system")
     why: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    compute_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # pipeline time (cost)
 
     image: Mapped[Image] = relationship(back_populates="versions")
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector import metrics
 from connector.blobs import sha256
 from connector.errors import BadImageError, ConnectorError, TransientError
+from connector.imaging import cutter_for, preset_settings, run_workflow
 from connector.models import (
     Image,
     ImageStatus,
@@ -49,13 +51,11 @@ def pipeline_settings(store: Store, max_side: int | None = None) -> PipelineSett
     ``max_side`` is the platform's longest side served unchanged: results never exceed it, so the
     store serves the bytes we uploaded (and verification by hash holds).
     """
-    from jobs.imaging import PipelineSettings
-
     overrides = dict((store.settings or {}).get("pipeline", {}))
     overrides.setdefault("model", store.model)
-    settings = PipelineSettings.from_preset(store.preset, **overrides)
+    settings = preset_settings(store.preset, **overrides)
     if max_side and settings.max_size > max_side:
-        settings = PipelineSettings.from_preset(store.preset, **{**overrides, "max_size": max_side})
+        settings = preset_settings(store.preset, **{**overrides, "max_size": max_side})
     return settings
 
 
@@ -144,6 +144,7 @@ def _record_result(
         scores={k: float(v) for k, v in outcome.scores.items()},
         reasons=list(outcome.reasons),
         why=f"pipeline {settings.preset} verdict {outcome.verdict}",
+        compute_seconds=outcome.seconds,
     )
     session.add(version)
     session.flush()
@@ -245,12 +246,11 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         )
         if existing is not None and not force:
             return _decide(s, store, image, existing, run_id)
-    from jobs.imaging import get_cutter, run_pipeline
-
     export_model_home(services.settings)
     try:
-        cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting)
-        outcome = run_pipeline(data, settings, cutter)
+        cutter = cutter_for(settings.model, services.settings.onnx_providers, settings.alpha_matting)
+        outcome = run_workflow(data, settings, cutter)
+        metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:
         with services.session() as s:
             image = s.get(Image, image_id)

@@ -91,6 +91,7 @@ def _state(published: bool) -> str:
 
 def propose_for_store(services: Services, store_id: int) -> Proposal:
     """Thresholds for a store from its people's decisions (``ConflictError`` when there are none)."""
+    from connector.imaging import service_errors
     from connector.processing import store_pipeline_settings
     from jobs.imaging.calibration import propose, replay
 
@@ -99,19 +100,30 @@ def propose_for_store(services: Services, store_id: int) -> Proposal:
         if store is None:
             raise NotFound(f"store {store_id} does not exist")
         current = store_pipeline_settings(services, store).thresholds
-        samples = [sample for sample in decision_samples(s, store_id) if sample.scores]
+        samples = [sample for sample in decision_samples(s, store_id) if _complete(sample, current)]
     if not samples:
         raise ConflictError(
             "this store has no approve or reject decisions with scores yet",
             hint="approve or reject results in review first; calibration learns from those decisions",
         )
-    proposed = propose(samples, current)
+    with service_errors():
+        proposed = propose(samples, current)
     changed = {
         name: (old, proposed.gates()[name])
         for name, old in current.gates().items()
         if proposed.gates()[name] != old
     }
     return Proposal(samples, current, proposed, replay(samples, current), replay(samples, proposed), changed)
+
+
+def _complete(sample: Sample, thresholds: Thresholds) -> bool:
+    """Whether a decision has every score today's gates read (older results may lack newer scores)."""
+    scores = set(sample.scores)
+    return (
+        bool(scores)
+        and all(gate.score in scores for gate in thresholds.typed() if gate.stage != "output")
+        and ("background_purity" not in scores or all(gate.score in scores for gate in thresholds.typed()))
+    )
 
 
 def apply_proposal(services: Services, store_id: int, proposal: Proposal) -> None:

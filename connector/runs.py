@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from connector.costs import run_costs
 from connector.models import Image, ImageVersion, Job, Operation, Run, utcnow
 from connector.services import Services
 
@@ -62,6 +63,7 @@ def run_summary(services: Services, run_id: int) -> dict[str, Any]:
             "jobs": dict(jobs),
             "images": dict(images),
             "operations": dict(ops),
+            "cost": run_costs(s, services.settings, run_id).to_dict(),
         }
         run.stats = summary
         return summary

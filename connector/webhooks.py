@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from connector.confirmations import Unconfirmed, confirm_uninstall, redact_when_due
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
+from connector.models import WebhookEventRecord
 from connector.port import WebhookEvent, WebhookTopic
-from connector.services import Services, get_services
-from connector.stores import credentials_of, find_store, mark_uninstalled
+from connector.services import Services
+from connector.stores import credentials_of, find_store
 from connector.sync import mark_product_deleted, store_accepts_work
 
 
@@ -71,59 +72,16 @@ def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
             row.outcome = outcome
 
 
-def erase_store(services: Services, store_id: int) -> None:
-    """shop/redact: delete everything held about a shop.
-
-    Its rows go now (products, images, versions, operations and runs cascade; its webhook
-    records and job records are deleted with them); its photos' bytes are deleted by a queued
-    job, so the platform gets its answer within seconds.
-    """
+def _forget(services: Services, event: WebhookEvent) -> None:
+    """Drop an event's record, so the platform's retry of it is acted on."""
     with services.session() as s:
-        store = s.get(Store, store_id)
-        if store is None:
-            return
-        digests = set(
-            s.scalars(
-                select(ImageVersion.blob_hash)
-                .join(Image, Image.id == ImageVersion.image_id)
-                .where(Image.store_id == store_id)
-            )
-        )
-        product_syncs = job_key(services.settings.redis_namespace, job_key("sync-product", store_id)) + "-"
-        s.execute(
-            delete(Job).where(
-                or_(
-                    Job.run_id.in_(select(Run.id).where(Run.store_id == store_id)),
-                    Job.image_id.in_(select(Image.id).where(Image.store_id == store_id)),
-                    Job.id.startswith(product_syncs, autoescape=True),
-                )
-            )
-        )
         s.execute(
             delete(WebhookEventRecord).where(
-                WebhookEventRecord.platform == store.platform, WebhookEventRecord.shop == store.domain
+                WebhookEventRecord.platform == event.platform,
+                WebhookEventRecord.shop == event.shop,
+                WebhookEventRecord.event_id == event.event_id,
             )
         )
-        s.execute(delete(Store).where(Store.id == store_id))
-    if digests:
-        enqueue(
-            services,
-            erase_blobs_job,
-            sorted(digests),
-            job_id=job_key("erase-blobs", store_id),
-            kind="erase",
-        )
-
-
-def erase_blobs_job(digests: list[str]) -> int:
-    """rq job: delete those blobs no image version refers to any more (shared bytes stay); how many."""
-    services = get_services()
-    with services.session() as s:
-        kept = set(s.scalars(select(ImageVersion.blob_hash).where(ImageVersion.blob_hash.in_(digests))))
-    erased = [d for d in digests if d not in kept]
-    for digest in erased:
-        services.blobs.delete(digest)
-    return len(erased)
 
 
 @dataclass(frozen=True)
@@ -163,12 +121,10 @@ def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
         with services.session() as s:
             mark_product_deleted(s, store_id, event.product_id)
         return "product marked deleted"
-    if topic == WebhookTopic.APP_UNINSTALLED:
-        mark_uninstalled(services, store_id)
-        return "uninstalled: work stopped, history kept"
-    if topic == WebhookTopic.SHOP_REDACT:
-        erase_store(services, store_id)
-        return "shop data erased"
+    if topic == WebhookTopic.APP_UNINSTALLED:  # only when the platform confirms (connector/confirmations.py)
+        return confirm_uninstall(services, store_id)
+    if topic == WebhookTopic.SHOP_REDACT:  # only after the uninstall's grace period
+        return redact_when_due(services, store_id)
     if topic in (WebhookTopic.CUSTOMER_DATA_REQUEST, WebhookTopic.CUSTOMER_REDACT):
         return "no customer data held"
     return "ignored"
@@ -195,6 +151,10 @@ def handle_webhook(
         return WebhookAnswer(200, "unknown shop: nothing held")
     if not _dedupe(services, event):
         return WebhookAnswer(200, "duplicate ignored")
-    outcome = _act(services, event, target)
+    try:
+        outcome = _act(services, event, target)
+    except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
+        _forget(services, event)
+        return WebhookAnswer(503, f"not confirmed yet: {exc}")
     _set_outcome(services, event, outcome)
     return WebhookAnswer(200, outcome)

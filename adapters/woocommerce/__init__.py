@@ -1,8 +1,20 @@
 """The WooCommerce adapter: REST API v3 (OAuth 1.0a over http, Basic over https) and wp/v2 media."""
 
+from adapters.outbound import OutboundPolicy
 from adapters.woocommerce.app import WooCommerceApp
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
+from connector.port import PlatformContext
 
-__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig"]
+__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig", "build_app"]
+
+
+def build_app(context: PlatformContext) -> WooCommerceApp:
+    """The WooCommerce app from the service's configuration (``WOO_APP_NAME``)."""
+    config = WooConfig(
+        app_name=context.env.get("WOO_APP_NAME") or "Image Connector",
+        timeout=context.http_timeout,
+        outbound=OutboundPolicy.from_context(context),
+    )
+    return WooCommerceApp(config=config)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 
 Direction = Literal["higher", "lower"]
 #: When a score is measured: "mask" always (the subject mask), "edges" when a cut was made on the

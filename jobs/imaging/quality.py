@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from connector.errors import ConfigurationError
 from jobs.imaging.background_parts import background_part_scores
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
 from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, border_pixels, depth, lab, sample
 from jobs.imaging.misplaced_edge import misplaced_edge_score

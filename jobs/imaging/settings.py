@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.gates import GATE_SPECS, Gate
 
 #: A gate's limits: ``(pass_at, review_at)``.  Which way is better is part of the gate's definition
@@ -64,10 +64,10 @@ class Thresholds:
     halo: Limit = (0.3172, 0.4)
     clipped: Limit = (0.1926, 0.3)
     low_contrast: Limit = (0.3125, 1)
-    camouflage: Limit = (1e+06, 1e+06)
+    camouflage: Limit = (1e06, 1e06)
     reflection: Limit = (0.05, 0.25)
     filled_holes: Limit = (0.0494, 0.05)
-    background_patches: Limit = (1e+06, 1e+06)
+    background_patches: Limit = (1e06, 1e06)
     people: Limit = (0.096, 0.1)
     misplaced_edge: Limit = (0.2, 0.5)
     thin_structure: Limit = (0.04, 0.15)

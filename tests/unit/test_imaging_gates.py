@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging import PipelineSettings, Thresholds
 from jobs.imaging.calibration import OFF, Sample, propose, replay
 from jobs.imaging.gates import Gate

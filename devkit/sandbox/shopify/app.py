@@ -21,7 +21,10 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox.common.serve import Served, serve
 from sandbox.shopify.admin import admin_blueprint
+from sandbox.shopify.admin_merchant import merchant_blueprint
+from sandbox.shopify.billing import billing_blueprint
 from sandbox.shopify.config import ShopifySandboxConfig
+from sandbox.shopify.embedded_admin import embedded_admin_blueprint
 from sandbox.shopify.graphql_api import graphql_blueprint
 from sandbox.shopify.oauth import oauth_blueprint
 from sandbox.shopify.schema import admin_schema
@@ -64,9 +67,12 @@ def create_app(config: ShopifySandboxConfig | None = None) -> Flask:
         return shopify_error(500, "internal", "Internal Server Error")
 
     app.register_blueprint(admin_blueprint(sb))
+    app.register_blueprint(merchant_blueprint(sb))
     app.register_blueprint(oauth_blueprint(sb))
     app.register_blueprint(graphql_blueprint(sb))
     app.register_blueprint(storage_blueprint(sb))
+    app.register_blueprint(embedded_admin_blueprint(sb))
+    app.register_blueprint(billing_blueprint(sb))
     sb.start()
     return app
 

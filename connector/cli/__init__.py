@@ -140,16 +140,20 @@ def worker(burst: bool, fork: bool) -> None:
     By default jobs run in the worker process itself, so the model session is loaded once and
     reused.  On start the worker queues the resumption of operations a killed worker left behind.
     """
-    from rq import SimpleWorker, Worker
-
+    from connector.logs import configure_logging
+    from connector.safety import refuse_unsafe_start
+    from connector.worker import WatchedForkWorker, WatchedWorker
     from jobs.tasks import queue_resumptions
 
     services = svc()
+    refuse_unsafe_start(services.settings)
+    configure_logging(services.settings)
     resumed = queue_resumptions(services)
     if resumed:
         click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = Worker if fork else SimpleWorker
-    worker_class([services.queue()], connection=services.redis).work(burst=burst, with_scheduler=not burst)
+    worker_class = WatchedForkWorker if fork else WatchedWorker
+    rq_worker = worker_class([services.queue()], connection=services.redis)
+    rq_worker.work(burst=burst, with_scheduler=not burst, logging_level=services.settings.log_level)
 
 
 @main.command("stores")
