@@ -118,12 +118,10 @@ def propose_for_store(services: Services, store_id: int) -> Proposal:
 
 def _complete(sample: Sample, thresholds: Thresholds) -> bool:
     """Whether a decision has every score today's gates read (older results may lack newer scores)."""
-    scores = set(sample.scores)
-    return (
-        bool(scores)
-        and all(gate.score in scores for gate in thresholds.typed() if gate.stage != "output")
-        and ("background_purity" not in scores or all(gate.score in scores for gate in thresholds.typed()))
-    )
+    from jobs.imaging.calibration import stages_of
+
+    ran = set(stages_of(sample.scores))
+    return bool(sample.scores) and all(g.score in sample.scores for g in thresholds.typed() if g.stage in ran)
 
 
 def apply_proposal(services: Services, store_id: int, proposal: Proposal) -> None:

@@ -259,7 +259,7 @@ def scene(kind: str, seed: int, size: tuple[int, int] = SIZE) -> Scene:
 def _real(names: tuple[str, ...]) -> list[Scene]:
     photos = {p.kind.removeprefix("real:"): p for p in real_photos()}
     return [
-        Scene(f"real:{name}", "real", photos[name].data, photos[name].mask)  # type: ignore[arg-type]
+        Scene(f"real:{name}", "real", photos[name].data, photos[name].mask)
         for name in names
         if photos[name].mask is not None
     ]

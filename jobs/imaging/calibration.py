@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from jobs.imaging.gates import Gate
+from jobs.imaging.gates import Gate, Stage
 from jobs.imaging.quality import judge
 from jobs.imaging.settings import Thresholds
 
@@ -82,15 +82,16 @@ def replay(samples: Sequence[Sample], thresholds: Thresholds) -> Replay:
             result.published[sample.name], result.verdicts[sample.name] = False, "review"
             result.held_by[sample.name] = ["not cut"]
             continue
-        judgement = judge(sample.scores, thresholds, _stages(sample.scores))
+        judgement = judge(sample.scores, thresholds, stages_of(sample.scores))
         result.published[sample.name] = judgement.verdict == "pass"
         result.verdicts[sample.name] = judgement.verdict
         result.held_by[sample.name] = [gate.name for gate in judgement.gates]
     return result
 
 
-def _stages(scores: dict[str, float]) -> list:
-    stages = ["mask"]
+def stages_of(scores: dict[str, float]) -> list[Stage]:
+    """The stages whose measures ``scores`` holds: mask always, edges and output when they ran."""
+    stages: list[Stage] = ["mask"]
     if "halo" in scores:
         stages.append("edges")
     if "background_purity" in scores:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from jobs.imaging.errors import ConfigurationError
 from jobs.imaging import PipelineSettings, Thresholds
 from jobs.imaging.calibration import OFF, Sample, propose, replay
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.gates import Gate
 from jobs.imaging.quality import judge
 from tests.helpers import CLEAN_SCORES
