@@ -19,20 +19,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from sandbox.photos import (
-    DARK_COLOURS,
-    PRODUCT_COLOURS,
-    SHAPES,
-    _blend,
-    _contact_shadow,
-    _finish,
-    _gradient,
-    _place,
-    _Rand,
-    _shade,
-    _subject_mask,
-    real_photos,
-)
+from sandbox.seeds.photos import real_photos
+from sandbox.seeds.scenes import _blend, _contact_shadow, _finish, _gradient, _place, _shade, _subject_mask
+from sandbox.seeds.shapes import DARK_COLOURS, PRODUCT_COLOURS, SHAPES, Rand
 
 SIZE = (576, 576)
 SKIN_TONES = ((236, 188, 160), (214, 160, 122), (176, 120, 86), (120, 78, 52))
@@ -55,7 +44,7 @@ class Scene:
 Layers = tuple[np.ndarray, np.ndarray]  # (float RGB photo, float 0..1 true mask)
 
 
-def _product(size: tuple[int, int], r: _Rand, shapes: tuple[str, ...], fill=(0.45, 0.62)):
+def _product(size: tuple[int, int], r: Rand, shapes: tuple[str, ...], fill=(0.45, 0.62)):
     """A shaded product: (shape, box, colour layer, 0..1 mask)."""
     shape = r.py.choice(shapes)
     box = _place(size, SHAPES[shape][0], r, fill)
@@ -68,7 +57,7 @@ def _product(size: tuple[int, int], r: _Rand, shapes: tuple[str, ...], fill=(0.4
     )
 
 
-def _busy(size: tuple[int, int], r: _Rand) -> np.ndarray:
+def _busy(size: tuple[int, int], r: Rand) -> np.ndarray:
     """A busy backdrop: blotches of several colours with stripes (a shelf, a fabric, a street)."""
     w, h = size
     field = np.stack([ndimage.gaussian_filter(r.np.random((h, w)), 9) for _ in range(3)], axis=-1)
@@ -88,7 +77,7 @@ def _plain(size, r, top, bottom, shapes=SOLID_SHAPES, shadow=0.35) -> Layers:
     return _on(background * (1 - shadow * _contact_shadow(size, box))[..., None], subject, mask)
 
 
-def _reflective_floor(size: tuple[int, int], r: _Rand, floor: tuple[int, int, int]) -> Layers:
+def _reflective_floor(size: tuple[int, int], r: Rand, floor: tuple[int, int, int]) -> Layers:
     """A product on a glossy floor showing its faded mirror image below its base."""
     _w, h = size
     _shape, box, subject, mask = _product(size, r, SOLID_SHAPES, (0.38, 0.5))
@@ -107,7 +96,7 @@ def _reflective_floor(size: tuple[int, int], r: _Rand, floor: tuple[int, int, in
     return _on(mirrored, subject, mask)
 
 
-def _punched(size: tuple[int, int], r: _Rand, background: np.ndarray) -> Layers:
+def _punched(size: tuple[int, int], r: Rand, background: np.ndarray) -> Layers:
     """A flat product punched with a grid of holes (a perforated tray, a cut-work mat)."""
     w, h = size
     colour = r.colour(PRODUCT_COLOURS)
@@ -135,7 +124,7 @@ def _skin(size: tuple[int, int], draw_fn: Callable[[ImageDraw.ImageDraw], None])
     return np.asarray(layer, np.float32) / 255
 
 
-def _in_hand(size: tuple[int, int], r: _Rand) -> Layers:
+def _in_hand(size: tuple[int, int], r: Rand) -> Layers:
     """A product held up by a hand and forearm coming in from the bottom edge."""
     w, h = size
     _shape, box, subject, mask = _product(size, r, ("bottle", "tumbler", "box", "vase"), (0.4, 0.55))
@@ -153,7 +142,7 @@ def _in_hand(size: tuple[int, int], r: _Rand) -> Layers:
     return _on(_blend(background, skin, arm), subject, mask)
 
 
-def _on_person(size: tuple[int, int], r: _Rand) -> Layers:
+def _on_person(size: tuple[int, int], r: Rand) -> Layers:
     """A product held in front of a person's chest: face and neck above, shirt around it."""
     w, h = size
     _shape, _box, subject, mask = _product(size, r, ("bottle", "box", "mug", "sphere"), (0.35, 0.45))
@@ -175,7 +164,7 @@ def _on_person(size: tuple[int, int], r: _Rand) -> Layers:
     return _on(np.clip(person, 0, 255), subject, mask)
 
 
-def _glass(size: tuple[int, int], r: _Rand) -> Layers:
+def _glass(size: tuple[int, int], r: Rand) -> Layers:
     """A clear, tinted glass bottle: the backdrop shows through it, with bright rims and highlights."""
     _shape, box, _colour, mask = _product(size, r, ("bottle", "tumbler", "vase"))
     background = _gradient(size, np.array((236, 236, 236), np.float32), np.array((196, 198, 200), np.float32))
@@ -186,7 +175,7 @@ def _glass(size: tuple[int, int], r: _Rand) -> Layers:
     return _on(background * (1 - 0.3 * _contact_shadow(size, box))[..., None], glass, mask)
 
 
-def _cast_shadow(size: tuple[int, int], r: _Rand) -> Layers:
+def _cast_shadow(size: tuple[int, int], r: Rand) -> Layers:
     """Hard sunlight: a product casting a long, dark, sharp shadow across a light floor."""
     w, h = size
     _shape, box, subject, mask = _product(size, r, SOLID_SHAPES, (0.4, 0.55))
@@ -199,12 +188,12 @@ def _cast_shadow(size: tuple[int, int], r: _Rand) -> Layers:
     return _on(floor * (1 - r.py.uniform(0.45, 0.6) * shadow)[..., None], subject, mask)
 
 
-def _thin(size: tuple[int, int], r: _Rand) -> Layers:
+def _thin(size: tuple[int, int], r: Rand) -> Layers:
     """A product with thin parts (whisk wires, lamp stand, headphone band) on a plain backdrop."""
     return _plain(size, r, (232, 230, 228), (214, 212, 208), ("whisk", "lamp", "headphones"), 0.2)
 
 
-def _dark(size: tuple[int, int], r: _Rand) -> Layers:
+def _dark(size: tuple[int, int], r: Rand) -> Layers:
     """A near-black product on a near-black backdrop."""
     _shape, box, _subject, mask = _product(size, r, SOLID_SHAPES)
     subject = np.clip(_shade(size, box, r.colour(DARK_COLOURS, 6), 0.08), 0, 255)
@@ -212,7 +201,7 @@ def _dark(size: tuple[int, int], r: _Rand) -> Layers:
     return _on(background, subject, mask)
 
 
-def _coloured(size: tuple[int, int], r: _Rand) -> Layers:
+def _coloured(size: tuple[int, int], r: Rand) -> Layers:
     """A product on a saturated colour sweep (a brand backdrop)."""
     top = np.array([r.py.uniform(90, 240) for _ in range(3)], np.float32)
     return _plain(size, r, tuple(top), tuple(top * 0.8))
@@ -220,7 +209,7 @@ def _coloured(size: tuple[int, int], r: _Rand) -> Layers:
 
 _DOILY: tuple[str, ...] = ("doily",)
 #: kind -> scene maker.  The first group is the calibration part, the second the held-out part.
-CALIBRATION_KINDS: dict[str, Callable[[tuple[int, int], _Rand], Layers]] = {
+CALIBRATION_KINDS: dict[str, Callable[[tuple[int, int], Rand], Layers]] = {
     "white-sweep": lambda s, r: _plain(s, r, (255, 255, 255), (246, 246, 246), shadow=0.3),
     "white-reflective-floor": lambda s, r: _reflective_floor(s, r, (238, 238, 240)),
     "lace-on-seamless": lambda s, r: _plain(s, r, (70, 74, 110), (44, 50, 86), _DOILY, 0.2),
@@ -230,7 +219,7 @@ CALIBRATION_KINDS: dict[str, Callable[[tuple[int, int], _Rand], Layers]] = {
     "cast-shadow": _cast_shadow,
     "glass": _glass,
 }
-HELD_OUT_KINDS: dict[str, Callable[[tuple[int, int], _Rand], Layers]] = {
+HELD_OUT_KINDS: dict[str, Callable[[tuple[int, int], Rand], Layers]] = {
     "grey-sweep": lambda s, r: _plain(s, r, (224, 224, 226), (166, 166, 170)),
     "black-reflective-floor": lambda s, r: _reflective_floor(s, r, (40, 40, 46)),
     "perforated-on-busy": lambda s, r: _punched(s, r, _busy(s, r)),
@@ -248,7 +237,7 @@ def scene(kind: str, seed: int, size: tuple[int, int] = SIZE) -> Scene:
     makers = {**CALIBRATION_KINDS, **HELD_OUT_KINDS}
     if kind not in makers:
         raise ValueError(f"unknown scene kind {kind!r}; choose one of {', '.join(makers)}")
-    r = _Rand("qa-scene", kind, seed, *size)
+    r = Rand("qa-scene", kind, seed, *size)
     rgb, mask = makers[kind](size, r)
     buffer = io.BytesIO()
     _finish(rgb, r, 2.0).save(buffer, "JPEG", quality=92)
