@@ -14,7 +14,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,25 +94,29 @@ class CachedCutter:
         return mask
 
 
+def _cached(key_bytes: bytes, compute: Callable[[], Measured]) -> Measured:
+    """``compute()``, kept in the cache under a digest of ``key_bytes`` and the imaging code."""
+    key = hashlib.sha256(key_bytes + _code_version().encode()).hexdigest()[:24]
+    path = CACHE / f"{key}.json"
+    if path.exists():
+        return Measured(**json.loads(path.read_text()))
+    measured = compute()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(measured.__dict__))
+    return measured
+
+
 def measure(scenes: list[Scene], model: str = "u2netp") -> list[Measured]:
     """Run every scene through the pipeline (default settings) and keep its scores and IoU."""
     settings = PipelineSettings.from_preset(model=model)
-    version = _code_version()
     cutter = CachedCutter(model)
-    out = []
-    for item in scenes:
-        key = hashlib.sha256(item.data + model.encode() + version.encode()).hexdigest()[:24]
-        cached = CACHE / f"{key}.json"
-        if cached.exists():
-            out.append(Measured(**json.loads(cached.read_text())))
-            continue
+
+    def run(item: Scene) -> Measured:
         outcome = run_pipeline(item.data, settings, cutter)
         iou = mask_iou(outcome.mask, item.mask) if outcome.mask is not None else 0.0
-        measured = Measured(item.name, item.kind, round(iou, 4), outcome.scores)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(measured.__dict__))
-        out.append(measured)
-    return out
+        return Measured(item.name, item.kind, round(iou, 4), outcome.scores)
+
+    return [_cached(item.data + model.encode(), partial(run, item)) for item in scenes]
 
 
 class FixedCutter:
@@ -127,25 +133,19 @@ class FixedCutter:
 def measure_defects(quick: bool = False) -> list[Measured]:
     """Calibration samples with typical defects applied to true masks (scored like model cut-outs)."""
     settings = PipelineSettings.from_preset()
-    version = _code_version()
-    out = []
-    for kind, seed in DEFECT_SCENES[:1] if quick else DEFECT_SCENES:
-        photo = scene(kind, seed)
-        for defect in DEFECTS:
-            key = hashlib.sha256(photo.data + defect.encode() + version.encode()).hexdigest()[:24]
-            cached = CACHE / f"{key}.json"
-            if cached.exists():
-                out.append(Measured(**json.loads(cached.read_text())))
-                continue
-            mask = defective_mask(photo.mask, defect)
-            outcome = run_pipeline(photo.data, settings, FixedCutter(mask))
-            measured = Measured(
-                f"{photo.name}:{defect}", "defect", round(mask_iou(mask, photo.mask), 4), outcome.scores
-            )
-            CACHE.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps(measured.__dict__))
-            out.append(measured)
-    return out
+
+    def run(photo: Scene, defect: str) -> Measured:
+        mask = defective_mask(photo.mask, defect)
+        outcome = run_pipeline(photo.data, settings, FixedCutter(mask))
+        iou = round(mask_iou(mask, photo.mask), 4)
+        return Measured(f"{photo.name}:{defect}", "defect", iou, outcome.scores)
+
+    photos = [scene(kind, seed) for kind, seed in (DEFECT_SCENES[:1] if quick else DEFECT_SCENES)]
+    return [
+        _cached(photo.data + defect.encode(), partial(run, photo, defect))
+        for photo in photos
+        for defect in DEFECTS
+    ]
 
 
 def parts(quick: bool = False) -> tuple[list[Scene], list[Scene]]:

@@ -247,11 +247,12 @@ def scene(kind: str, seed: int, size: tuple[int, int] = SIZE) -> Scene:
 
 def _real(names: tuple[str, ...]) -> list[Scene]:
     photos = {p.kind.removeprefix("real:"): p for p in real_photos()}
-    return [
-        Scene(f"real:{name}", "real", photos[name].data, photos[name].mask)
-        for name in names
-        if photos[name].mask is not None
-    ]
+    out = []
+    for name in names:
+        mask = photos[name].mask
+        if mask is not None:
+            out.append(Scene(f"real:{name}", "real", photos[name].data, mask))
+    return out
 
 
 def calibration_set(seeds: range = CALIBRATION_SEEDS) -> list[Scene]:
