@@ -9,7 +9,7 @@ from connector.errors import ConflictError, NotFound
 from connector.models import Image, ImageStatus, ImageVersion, Product, VersionKind, VersionState
 from connector.qa_learning import record_decision
 from connector.rollback import rollback_targets
-from connector.runs import start_run
+from connector.runs import finish_if_empty, start_run
 from connector.services import Services
 
 
@@ -125,6 +125,7 @@ def reprocess(
         for image in s.scalars(select(Image).where(Image.id.in_(ids))):
             image.status = ImageStatus.QUEUED.value
     queue_processing(services, ids, run_id, force=True)
+    finish_if_empty(services, run_id, len(ids))
     return run_id
 
 
@@ -158,6 +159,7 @@ def rollback(
             run_id=new_run,
             image_id=target,
         )
+    finish_if_empty(services, new_run, len(targets))
     return new_run, len(targets)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -140,7 +141,12 @@ class Product(Base):
 
 
 class Image(Base):
-    """One image slot of a product, keyed by the media id the store shows in it now."""
+    """One image slot of a product, keyed by the media id the store shows in it now.
+
+    ``position`` is the slot's place in the product's gallery, or ``VARIANTS_ONLY`` (-1) for a photo
+    only variants show.  A media several products show is processed in one of them (the first
+    synced); its slots in the others are SKIPPED with ``failure_code`` ``shared_media``.
+    """
 
     __tablename__ = "images"
 
@@ -165,7 +171,11 @@ class Image(Base):
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("store_id", "platform_media_id", name="uq_image_store_media"),)
+    # one media may be shown by several products (WooCommerce's "Duplicate", Shopify's shared files)
+    __table_args__ = (
+        UniqueConstraint("product_id", "platform_media_id", name="uq_image_product_media"),
+        Index("ix_images_store_media", "store_id", "platform_media_id"),
+    )
 
     product: Mapped[Product] = relationship(back_populates="images")
     versions: Mapped[list[ImageVersion]] = relationship(

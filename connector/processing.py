@@ -17,6 +17,7 @@ from connector import metrics
 from connector.blobs import sha256
 from connector.errors import BadImageError, ConnectorError, TransientError
 from connector.imaging import cutter_for, preset_settings, run_workflow
+from connector.media_types import sniff_mime
 from connector.models import (
     Image,
     ImageStatus,
@@ -75,9 +76,14 @@ def connector_result_hashes(session: Session, store_id: int) -> set[str]:
 
 
 def record_original(
-    session: Session, image: Image, digest: str, data_len: int, run_id: int | None
+    session: Session,
+    image: Image,
+    digest: str,
+    data_len: int,
+    run_id: int | None,
+    mime: str = "application/octet-stream",
 ) -> ImageVersion:
-    """The original version for these bytes (created once), made the image's original."""
+    """The original version for these bytes (created once, with their media type), made the original."""
     version = session.scalar(
         select(ImageVersion).where(
             ImageVersion.image_id == image.id,
@@ -92,6 +98,7 @@ def record_original(
             kind=VersionKind.ORIGINAL.value,
             state=VersionState.PUBLISHED.value,
             blob_hash=digest,
+            mime=mime,
             size_bytes=data_len,
             platform_media_id=image.platform_media_id,
             why="backup before any change",
@@ -235,7 +242,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         if digest in connector_result_hashes(s, store.id):
             image.origin, image.status = "connector", ImageStatus.SKIPPED.value
             return ProcessResult(image.status, reason="bytes are a result the connector made (loop guard)")
-        record_original(s, image, digest, len(data), run_id)
+        record_original(s, image, digest, len(data), run_id, sniff_mime(data))
         existing = s.scalar(
             select(ImageVersion).where(
                 ImageVersion.image_id == image.id,

@@ -29,6 +29,16 @@ def start_run(
         return run.id
 
 
+def finish_if_empty(services: Services, run_id: int, queued: int) -> None:
+    """Close a run that queued nothing (it has no job whose end would close it)."""
+    if queued:
+        return
+    with services.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None and run.finished_at is None:
+            run.finished_at, run.status = utcnow(), "done"
+
+
 def run_summary(services: Services, run_id: int) -> dict[str, Any]:
     """Counts of what a run did: jobs by status, images by status, operations by state."""
     with services.session() as s:

@@ -5,6 +5,12 @@ result version) is recognised by id and never queued, so the platform's products
 webhook for our own change ends here.  A sync with nothing changed queues nothing, and a
 paused store is mirrored but queues nothing (its new images wait, still new, for a resync
 after it is resumed).
+
+Shared media: an image slot is (product, media).  A media several products show (WooCommerce's
+"Duplicate", Shopify's shared files) is processed, replaced and rolled back in one of them, the
+product that showed it first; its slots in the others are kept as SKIPPED (``shared_media``) and
+show the merchant's photo unchanged.  When that product no longer shows it, the next sync hands the
+media to another product showing it.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from connector.models import (
     ImageStatus,
     ImageVersion,
     Operation,
+    OperationKind,
     OperationState,
     Origin,
     Product,
     Store,
     StoreMode,
+    VersionKind,
     utcnow,
 )
 from connector.port import RemoteProduct
@@ -45,10 +53,16 @@ class SyncReport:
 
 
 def own_media_ids(session: Session, store_id: int) -> set[str]:
-    """Every media id the connector uploaded to this store (results and re-uploads)."""
+    """Every media id of a result the connector uploaded to this store.
+
+    A rollback's media is the merchant's photo again (their attachment, or their bytes uploaded
+    anew): a product that shows it later is the merchant's to have processed.
+    """
     from_ops = session.scalars(
         select(Operation.new_media_id).where(
-            Operation.store_id == store_id, Operation.new_media_id.is_not(None)
+            Operation.store_id == store_id,
+            Operation.kind == OperationKind.REPLACE.value,
+            Operation.new_media_id.is_not(None),
         )
     )
     from_versions = session.scalars(
@@ -56,7 +70,7 @@ def own_media_ids(session: Session, store_id: int) -> set[str]:
         .join(Image, Image.id == ImageVersion.image_id)
         .where(
             Image.store_id == store_id,
-            ImageVersion.kind != "original",
+            ImageVersion.kind == VersionKind.RESULT.value,
             ImageVersion.platform_media_id.is_not(None),
         )
     )
@@ -114,6 +128,45 @@ class KnownMedia:
         return media_id in self.own
 
 
+SHARED = "shared_media"
+
+
+def _shared_with(session: Session, image: Image) -> Image | None:
+    """The slot of another product that owns this slot's (merchant) media, or None when this one may."""
+    return session.scalar(
+        select(Image)
+        .where(
+            Image.store_id == image.store_id,
+            Image.product_id != image.product_id,
+            Image.status != ImageStatus.GONE.value,
+            (Image.failure_code != SHARED) | Image.failure_code.is_(None),
+            (Image.original_media_id == image.original_media_id)
+            | (Image.platform_media_id == image.original_media_id),
+        )
+        .order_by(Image.id)
+        .limit(1)
+    )
+
+
+def _apply_sharing_rule(session: Session, image: Image) -> None:
+    """Hold back a new slot whose media another product owns; free a held one whose owner left."""
+    held = image.failure_code == SHARED
+    if image.status not in (ImageStatus.NEW.value, ImageStatus.SKIPPED.value) or (
+        image.status == ImageStatus.SKIPPED.value and not held
+    ):
+        return
+    owner = _shared_with(session, image)
+    if owner is not None and image.status == ImageStatus.NEW.value:
+        product = session.get(Product, owner.product_id)
+        image.status, image.failure_code = ImageStatus.SKIPPED.value, SHARED
+        image.failure_reason = (
+            f"product {product.platform_id if product else owner.product_id} shows the same photo; "
+            "a shared photo is processed and replaced there only"
+        )
+    elif owner is None and held:
+        image.status, image.failure_code, image.failure_reason = ImageStatus.NEW.value, None, None
+
+
 def mirror_product(session: Session, store: Store, remote: RemoteProduct, media: KnownMedia) -> SyncReport:
     """Bring one product's rows in line with what the store shows; report new image ids."""
     report = SyncReport(products=1)
@@ -151,9 +204,11 @@ def mirror_product(session: Session, store: Store, remote: RemoteProduct, media:
         image.src = remote_image.src
         image.filename = remote_image.filename
         image.variant_ids = list(remote_image.variant_ids)
-        if image.status == ImageStatus.GONE.value:
-            image.status = ImageStatus.NEW.value
+        if image.status == ImageStatus.GONE.value:  # shown again: ours again, or the merchant's to process
+            ours = image.origin == Origin.CONNECTOR.value
+            image.status = ImageStatus.PUBLISHED.value if ours else ImageStatus.NEW.value
         session.flush()
+        _apply_sharing_rule(session, image)
         if image.status == ImageStatus.NEW.value:
             report.to_process.append(image.id)
     missing = [(m, i) for m, i in by_media.items() if m not in shown and i.status != ImageStatus.GONE.value]

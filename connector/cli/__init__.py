@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from connector import actions
 from connector.errors import ConnectorError, NotFound
 from connector.models import Image, ImageVersion, Product, Store
+from connector.product_refs import resolve_product
 from connector.runs import run_summary
 from connector.services import Services, get_services
 
@@ -58,6 +59,9 @@ def svc() -> Services:
     services = get_services()
     services.migrate()
     return services
+
+
+PRODUCT_HELP = "The store's product id (or id:<n> for the connector's id, as `history` shows)."
 
 
 def resolve_store(services: Services, ref: str) -> int:
@@ -171,13 +175,15 @@ def list_stores() -> None:
 @click.option("--credentials", "creds", required=True, help="JSON object of the store's credentials.")
 @click.option("--mode", type=click.Choice(["auto", "review"]), default=None)
 def add_store(platform: str, domain: str, creds: str, mode: str | None) -> None:
-    """Register a store whose credentials you already have (the install link does this for merchants)."""
-    from connector.stores import save_install
+    """Register a store whose credentials you already have (the install link does this for merchants).
+
+    The credentials are merged with the store's, checked on the store, then webhooks are registered
+    and the first sync is queued."""
+    from connector.onboarding import add_store_by_hand
 
     services = svc()
-    services.platform(platform)
-    store_id = save_install(services, platform, domain, json.loads(creds), mode=mode)
-    click.echo(f"store {store_id}: {platform} {domain}")
+    store_id, shop = add_store_by_hand(services, platform, domain, json.loads(creds), mode=mode)
+    click.echo(f"store {store_id}: {platform} {shop} (webhooks registered, first sync queued)")
 
 
 @main.command()
@@ -250,16 +256,17 @@ def resync(store: str, incremental: bool, dry_run: bool, limit: int | None, wait
 @main.command()
 @click.argument("store")
 @click.option("--image", "image_id", type=int)
-@click.option("--product", "product_id", type=int)
+@click.option("--product", "product", help=PRODUCT_HELP)
 @click.option("--wait", is_flag=True)
-def reprocess(store: str, image_id: int | None, product_id: int | None, wait: bool) -> None:
+def reprocess(store: str, image_id: int | None, product: str | None, wait: bool) -> None:
     """Process images again with the store's current settings."""
     services = svc()
+    store_id = resolve_store(services, store)
     run_id = actions.reprocess(
         services,
-        store_id=resolve_store(services, store),
+        store_id=store_id,
         image_id=image_id,
-        product_id=product_id,
+        product_id=resolve_product(services, store_id, product) if product is not None else None,
         actor="cli",
     )
     _announce(services, run_id, wait)
@@ -318,20 +325,21 @@ def calibrate(store: str, apply_: bool) -> None:
 @main.command()
 @click.argument("store")
 @click.option("--image", "image_id", type=int)
-@click.option("--product", "product_id", type=int)
+@click.option("--product", "product", help=PRODUCT_HELP)
 @click.option("--run", "run_id", type=int)
 @click.option("--why", default="operator rollback")
 @click.option("--wait", is_flag=True)
 def rollback(
-    store: str, image_id: int | None, product_id: int | None, run_id: int | None, why: str, wait: bool
+    store: str, image_id: int | None, product: str | None, run_id: int | None, why: str, wait: bool
 ) -> None:
     """Put originals back: one image, a product, a run, or (no option) the whole store."""
     services = svc()
+    store_id = resolve_store(services, store)
     new_run, n = actions.rollback(
         services,
-        store_id=resolve_store(services, store),
+        store_id=store_id,
         image_id=image_id,
-        product_id=product_id,
+        product_id=resolve_product(services, store_id, product) if product is not None else None,
         run_id=run_id,
         actor="cli",
         why=why,
@@ -345,13 +353,11 @@ def rollback(
 @click.argument("store")
 @click.argument("product")
 def history(store: str, product: str) -> None:
-    """Every version of every image of a product (id or platform id)."""
+    """Every version of every image of a product (the store's product id, or id:<connector id>)."""
     services = svc()
     store_id = resolve_store(services, store)
     with services.session() as s:
-        prod = s.get(Product, int(product)) if product.isdigit() else None
-        if prod is None or prod.store_id != store_id:
-            prod = s.get(Product, actions.product_by_platform_id(services, store_id, product))
+        prod = s.get(Product, resolve_product(services, store_id, product))
         assert prod is not None
         click.echo(f"{prod.title} ({prod.platform_id})")
         for image in prod.images:

@@ -67,6 +67,7 @@ class DevStack:
         )
         self._stoppers.append(self.shopify)
         self.env.update(
+            WOO_ALLOW_HTTP_CALLBACK="1",  # the emulated stores post keys to http; a real one would refuse
             SHOPIFY_API_KEY=SHOPIFY_APP_KEY,
             SHOPIFY_API_SECRET=SHOPIFY_APP_SECRET,
             SHOPIFY_BASE_URL_TEMPLATE=f"{self.shopify.url}/{{shop}}",
