@@ -1,14 +1,14 @@
 """qa decisions: every approve and reject with the scores the gates saw
 
 Revision ID: 0005
-Revises: 0006 (re-chained after merging main: 0001 -> 0007 -> 0006 -> 0005)
+Revises: 0003 (re-chained after merging main: 0001 -> 0007 -> 0006 -> 0003 -> 0005)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0006"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
