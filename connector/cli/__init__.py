@@ -20,7 +20,7 @@ from connector.services import Services, get_services
 
 #: Commands that live in their own modules, imported only when used (a worker never loads the sandboxes).
 LAZY_COMMANDS = {
-    "try": ("connector.pilot", "try_command"),
+    "try": ("connector.cli.try_command", "try_command"),
     "sandbox": ("sandbox.cli", "sandbox_command"),
     "demo": ("sandbox.demo", "demo_command"),
 }
