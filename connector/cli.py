@@ -16,6 +16,7 @@ from connector.errors import ConnectorError, NotFound
 from connector.models import Image, ImageVersion, Product, Store
 from connector.runs import run_summary
 from connector.services import Services, get_services
+from connector.states import RunStatus
 
 #: Commands that live in their own modules, imported only when used (a worker never loads the sandboxes).
 LAZY_COMMANDS = {
@@ -54,9 +55,9 @@ def main() -> None:
 
 
 def svc() -> Services:
-    """The services, with the database schema brought up to date."""
+    """The services, after checking the database schema is the one this code needs."""
     services = get_services()
-    services.migrate()
+    services.require_schema()  # ConfigurationError: says to run `connector migrate`
     return services
 
 
@@ -72,24 +73,37 @@ def resolve_store(services: Services, ref: str) -> int:
     return store_id
 
 
+#: ``--wait`` exit codes: the run ended with failures or was cancelled; it did not end in time
+EXIT_FAILURES, EXIT_TIMEOUT = 1, 3
+
+
 def wait_for_run(services: Services, run_id: int, timeout: float = 3600) -> dict[str, Any]:
-    """Poll a run until none of its jobs is queued or retrying."""
+    """Poll a run until it has ended (none of its jobs is live any more) or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     summary = run_summary(services, run_id)
-    while time.monotonic() < deadline:
-        summary = run_summary(services, run_id)
-        jobs = summary.get("jobs", {})
-        if jobs and not jobs.get("queued") and not jobs.get("retrying"):
-            break
+    while not summary.get("finished") and time.monotonic() < deadline:
         time.sleep(0.5)
+        summary = run_summary(services, run_id)
     return summary
 
 
-def _announce(services: Services, run_id: int, wait: bool) -> None:
-    """Say a run was queued; with --wait, wait for it and print its summary."""
+def _wait_and_exit(services: Services, run_id: int, timeout: float) -> None:
+    """Wait for a run, print its summary, and exit non-zero unless it ended "done"."""
+    summary = wait_for_run(services, run_id, timeout)
+    _print(summary)
+    if not summary.get("finished"):
+        click.echo(f"run {run_id} has not ended after {timeout:.0f} s; see `connector status`", err=True)
+        sys.exit(EXIT_TIMEOUT)
+    click.echo(f"run {run_id}: {summary['outcome']}", err=True)
+    if summary["status"] != RunStatus.DONE.value:
+        sys.exit(EXIT_FAILURES)
+
+
+def _announce(services: Services, run_id: int, wait: bool, timeout: float = 3600) -> None:
+    """Say a run was queued; with --wait, wait for it, print its summary and exit with its outcome."""
     click.echo(f"run {run_id} queued")
     if wait:
-        _print(wait_for_run(services, run_id))
+        _wait_and_exit(services, run_id, timeout)
 
 
 def _print(obj: Any) -> None:
@@ -97,10 +111,14 @@ def _print(obj: Any) -> None:
 
 
 @main.command()
-def init() -> None:
-    """Create or upgrade the database schema."""
-    services = svc()
+def migrate() -> None:
+    """Create or upgrade the database schema (one process at a time; the Procfile's release step)."""
+    services = get_services()
+    services.migrate()
     click.echo(f"database ready: {services.settings.database_url}")
+
+
+main.add_command(migrate, "init")  # the older name of the same step
 
 
 @main.command()
@@ -125,8 +143,11 @@ def model() -> None:
 def web(host: str, port: int) -> None:
     """Run the web app (development server; production uses gunicorn, see Procfile)."""
     from connector.web import create_app
+    from connector.worker import wait_for_schema
 
-    create_app(svc()).run(host=host, port=port)
+    services = get_services()
+    wait_for_schema(services, services.settings.schema_wait)
+    create_app(services).run(host=host, port=port)
 
 
 @main.command()
@@ -138,18 +159,12 @@ def worker(burst: bool, fork: bool) -> None:
     """Run an rq worker on the image queue (production: many of these).
 
     By default jobs run in the worker process itself, so the model session is loaded once and
-    reused.  On start the worker queues the resumption of operations a killed worker left behind.
+    reused.  It waits for `connector migrate`, reconciles the queue with the database at start and
+    periodically (resuming what a killed worker left behind), and reconnects when Redis goes away.
     """
-    from rq import SimpleWorker, Worker
+    from connector.worker import run_worker
 
-    from jobs.tasks import queue_resumptions
-
-    services = svc()
-    resumed = queue_resumptions(services)
-    if resumed:
-        click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = Worker if fork else SimpleWorker
-    worker_class([services.queue()], connection=services.redis).work(burst=burst, with_scheduler=not burst)
+    run_worker(get_services(), burst=burst, fork=fork)
 
 
 @main.command("stores")
@@ -303,8 +318,8 @@ def rollback(
         why=why,
     )
     click.echo(f"rollback run {new_run}: {n} images queued")
-    if wait and n:
-        _print(wait_for_run(services, new_run))
+    if wait:
+        _wait_and_exit(services, new_run, 3600)
 
 
 @main.command()
@@ -337,7 +352,7 @@ def history(store: str, product: str) -> None:
 @main.command()
 def resume() -> None:
     """Finish (or undo) every operation a killed worker left unfinished."""
-    from connector.publish import resume_operation, unfinished_operations
+    from connector.rollback import resume_operation, unfinished_operations
 
     services = svc()
     ops = unfinished_operations(services)
@@ -353,3 +368,29 @@ def resume() -> None:
 def show_run(run_id: int) -> None:
     """Summary of a run."""
     _print(run_summary(svc(), run_id))
+
+
+@main.command("cancel")
+@click.argument("run_id", type=int)
+def cancel(run_id: int) -> None:
+    """Cancel a run: its queued jobs are taken off the queue, and it ends "cancelled"."""
+    from connector.runs import cancel_run
+
+    click.echo(f"run {run_id}: {cancel_run(svc(), run_id)} job(s) cancelled")
+
+
+@main.command()
+@click.option("--grace", default=60.0, show_default=True, help="Seconds work may look stuck first.")
+def reconcile(grace: float) -> None:
+    """Repair the queue from the database: re-queue lost work, fail what no worker holds, end runs."""
+    from connector.reconcile import reconcile as run_reconcile
+
+    _print(run_reconcile(svc(), actor="cli", grace=grace))
+
+
+@main.command()
+def status() -> None:
+    """Queue depth per queue, live workers, running/stuck/failed work by reason, last reconcile."""
+    from connector.status import service_status
+
+    _print(service_status(svc()))

@@ -183,10 +183,6 @@ class StoreClient(Protocol):
         """Remove the media from the product but keep it in the library; no-op when not shown."""
         ...
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        """Set the media's alt text."""
-        ...
-
     def register_webhooks(self, callback_url: str) -> None:
         """Subscribe the service's webhook endpoint to the topics it needs (idempotent)."""
         ...

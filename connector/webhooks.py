@@ -1,12 +1,16 @@
-"""Handle a webhook delivery: verify, de-duplicate, and queue work — fast (well under 5 s).
+"""Handle a webhook delivery: verify, record, act, then mark it done — fast (well under 5 s).
 
-A delivery that fails verification changes nothing.  A delivery seen before (same platform,
-shop and event id) is answered 200 and ignored.  Product changes queue a sync of that one
-product; the sync's loop guard ignores media the connector created itself.
+A delivery that fails verification changes nothing.  A verified one is recorded first (unique by
+platform, shop and event id), acted on (idempotently: work is queued under job ids), and marked
+done only after acting.  A delivery already done is answered 200 and ignored; one whose acting
+failed (Redis down, a crash) stays retryable: the platform's retry or the reconciler acts again.
+Product changes queue a sync of that one product; the sync's loop guard ignores media the
+connector created itself.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,11 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
+from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord, utcnow
 from connector.port import WebhookEvent, WebhookTopic
-from connector.services import Services, get_services
+from connector.services import Services
+from connector.states import WebhookState, set_state
 from connector.stores import credentials_of, find_store, mark_uninstalled
 from connector.sync import mark_product_deleted, store_accepts_work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,35 +47,76 @@ def _secret_for(services: Services, platform: str, shop: str | None) -> str | No
         return credentials_of(services, store).get("webhook_secret")
 
 
-def _dedupe(services: Services, event: WebhookEvent) -> bool:
-    """Record the event; False when it was seen before."""
+def _record_event(services: Services, event: WebhookEvent) -> int | None:
+    """Record the delivery first; its row id, or None when it was seen and acted on already."""
     try:
         with services.session() as s:
-            s.add(
-                WebhookEventRecord(
-                    platform=event.platform,
-                    shop=event.shop,
-                    event_id=event.event_id,
-                    topic=event.topic.value,
-                    product_id=event.product_id,
-                )
+            row = WebhookEventRecord(
+                platform=event.platform,
+                shop=event.shop,
+                event_id=event.event_id,
+                topic=event.topic.value,
+                product_id=event.product_id,
+                state=WebhookState.RECEIVED.value,
             )
+            s.add(row)
+            s.flush()
+            return row.id
     except IntegrityError:
-        return False
-    return True
-
-
-def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
+        pass
     with services.session() as s:
-        row = s.scalar(
+        found = s.scalar(
             select(WebhookEventRecord).where(
                 WebhookEventRecord.platform == event.platform,
                 WebhookEventRecord.shop == event.shop,
                 WebhookEventRecord.event_id == event.event_id,
             )
         )
-        if row is not None:
-            row.outcome = outcome
+        if found is None or found.state == WebhookState.DONE.value:
+            return None
+        return found.id  # recorded, never acted on to the end: act now (idempotent)
+
+
+def _set_outcome(services: Services, row_id: int, state: WebhookState, outcome: str) -> None:
+    with services.session() as s:
+        row = s.get(WebhookEventRecord, row_id)
+        if row is None:  # erased meanwhile (shop/redact)
+            return
+        if row.state != WebhookState.DONE.value:
+            set_state(row, state)
+        row.outcome, row.attempts = outcome[:64], row.attempts + 1
+        row.handled_at = utcnow() if state == WebhookState.DONE else row.handled_at
+
+
+def act_on_record(services: Services, row_id: int) -> str:
+    """Act (again) on a recorded delivery and mark it done; the reconciler's way to finish one."""
+    with services.session() as s:
+        row = s.get(WebhookEventRecord, row_id)
+        if row is None or row.state == WebhookState.DONE.value:
+            return "done already"
+        event = WebhookEvent(
+            platform=row.platform,
+            shop=row.shop,
+            topic=WebhookTopic(row.topic),
+            event_id=row.event_id,
+            product_id=row.product_id,
+        )
+    return _act_and_mark(services, event, row_id).outcome
+
+
+def _act_and_mark(services: Services, event: WebhookEvent, row_id: int) -> WebhookAnswer:
+    target = _target(services, event)
+    if target is None:
+        _set_outcome(services, row_id, WebhookState.DONE, "unknown shop: nothing held")
+        return WebhookAnswer(200, "unknown shop: nothing held")
+    try:
+        outcome = _act(services, event, target)
+    except Exception as exc:  # Redis down, a database error: the platform retries, so does the reconciler
+        log.exception("acting on webhook %s failed", event.event_id)
+        _set_outcome(services, row_id, WebhookState.FAILED, f"failed: {type(exc).__name__}")
+        return WebhookAnswer(503, f"not handled yet ({type(exc).__name__}); retry later")
+    _set_outcome(services, row_id, WebhookState.DONE, outcome)
+    return WebhookAnswer(200, outcome)
 
 
 def erase_store(services: Services, store_id: int) -> None:
@@ -108,22 +156,11 @@ def erase_store(services: Services, store_id: int) -> None:
     if digests:
         enqueue(
             services,
-            erase_blobs_job,
+            "erase_blobs_job",
             sorted(digests),
             job_id=job_key("erase-blobs", store_id),
             kind="erase",
         )
-
-
-def erase_blobs_job(digests: list[str]) -> int:
-    """rq job: delete those blobs no image version refers to any more (shared bytes stay); how many."""
-    services = get_services()
-    with services.session() as s:
-        kept = set(s.scalars(select(ImageVersion.blob_hash).where(ImageVersion.blob_hash.in_(digests))))
-    erased = [d for d in digests if d not in kept]
-    for digest in erased:
-        services.blobs.delete(digest)
-    return len(erased)
 
 
 @dataclass(frozen=True)
@@ -148,11 +185,9 @@ def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
     if topic in (WebhookTopic.PRODUCT_CREATED, WebhookTopic.PRODUCT_UPDATED) and event.product_id:
         if not target.accepting:
             return "store paused" if target.active else "store uninstalled"
-        from jobs.tasks import sync_product_job
-
         queued = enqueue(
             services,
-            sync_product_job,
+            "sync_product_job",
             store_id,
             event.product_id,
             job_id=job_key("sync-product", store_id, event.product_id),
@@ -190,11 +225,9 @@ def handle_webhook(
         return WebhookAnswer(401, f"rejected: {exc}")
     if event.topic == WebhookTopic.PING:
         return WebhookAnswer(200, "ping")
-    target = _target(services, event)
-    if target is None:
+    if _target(services, event) is None:
         return WebhookAnswer(200, "unknown shop: nothing held")
-    if not _dedupe(services, event):
+    row_id = _record_event(services, event)
+    if row_id is None:
         return WebhookAnswer(200, "duplicate ignored")
-    outcome = _act(services, event, target)
-    _set_outcome(services, event, outcome)
-    return WebhookAnswer(200, outcome)
+    return _act_and_mark(services, event, row_id)

@@ -250,7 +250,12 @@ query FilesByName($query: String!) {
   files(first: 20, query: $query) {
     nodes {
       id
-      ... on MediaImage { image { url } originalSource { url } }
+      ... on MediaImage {
+        image { url }
+        originalSource { url }
+        fileStatus
+        fileErrors { code message details }
+      }
     }
   }
 }

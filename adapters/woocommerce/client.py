@@ -321,26 +321,6 @@ class WooCommerceClient:
                     hint="check the variations on the store",
                 )
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        """Set the attachment's alt text (``wp/v2/media``, or through the product without an app password)."""
-        what = f"setting alt text of media {media_id}"
-        if self._app_auth(required=False) is not None:
-            self.retry.run(
-                lambda: self._wp(
-                    "POST", f"media/{int(media_id)}", what, auth_required=True, json={"alt_text": alt or ""}
-                )
-            )
-            return
-        if not alt:
-            raise PlatformError(
-                f"{what}: WooCommerce cannot clear alt text through a product",
-                hint="add an Application Password",
-            )
-        images = [{"id": i, **({"alt": alt} if i == int(media_id) else {})} for i in self._shown(product_id)]
-        self._wc("PUT", f"products/{int(product_id)}", what, {"images": images})
-
-    # ------------------------------------------------------------------------------ webhooks
-
     def webhook_secret(self) -> str:
         """The secret webhooks are signed with; created and saved on first use."""
         secret = self._credentials.get("webhook_secret")

@@ -75,11 +75,17 @@ def _start_install_sync(svc: Services, store_id: int) -> None:
     """Queue the first full sync of a newly installed store."""
     from connector.enqueue import enqueue
     from connector.runs import start_run
-    from jobs.tasks import sync_store_job
 
     run_id = start_run(svc, store_id, "install-sync", actor="install")
     enqueue(
-        svc, sync_store_job, store_id, run_id, True, job_id=f"sync-store-{store_id}-r{run_id}", kind="sync"
+        svc,
+        "sync_store_job",
+        store_id,
+        run_id,
+        True,
+        job_id=f"sync-store-{store_id}-r{run_id}",
+        kind="sync",
+        run_id=run_id,
     )
 
 

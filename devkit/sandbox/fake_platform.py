@@ -190,10 +190,6 @@ class FakeClient:
                         product.variants[vid] = None
                 self.store.touch(product)
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        with self.store.lock:
-            self.store.library[media_id].alt = alt
-
     def register_webhooks(self, callback_url: str) -> None:
         self.store.calls.append(f"webhooks:{callback_url}")
 

@@ -543,29 +543,6 @@ def test_link_variants_is_a_no_op_when_linked(script: ScriptedGraphQL, client: S
     assert script.names() == ["Product"]
 
 
-def test_set_alt_writes_only_a_change(script: ScriptedGraphQL, client: ShopifyClient) -> None:
-    script.on(
-        "MediaNodes",
-        {
-            "nodes": [
-                {
-                    "id": "m",
-                    "alt": "front",
-                    "status": "READY",
-                    "fileStatus": "READY",
-                    "image": None,
-                    "mediaErrors": [],
-                    "fileErrors": [],
-                }
-            ]
-        },
-    )
-    script.on("FileUpdate", {"fileUpdate": {"files": [], "userErrors": []}})
-    client.set_alt(P1, "m", "front")
-    client.set_alt(P1, "m", None)
-    assert [v["files"] for v in script.variables("FileUpdate")] == [[{"id": "m", "alt": ""}]]
-
-
 @pytest.mark.parametrize(
     ("code", "error"),
     [("FILE_DOES_NOT_EXIST", NotFound), ("NON_READY_STATE", TransientError), ("INVALID", PlatformError)],
