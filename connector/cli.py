@@ -365,9 +365,14 @@ def resume() -> None:
 
 @main.command("run")
 @click.argument("run_id", type=int)
-def show_run(run_id: int) -> None:
+@click.option("--wait", is_flag=True, help="Wait for the run to end; exit 1 when anything failed.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds --wait waits at most (exit 3).")
+def show_run(run_id: int, wait: bool, timeout: float) -> None:
     """Summary of a run."""
-    _print(run_summary(svc(), run_id))
+    if wait:
+        _wait_and_exit(svc(), run_id, timeout)
+    else:
+        _print(run_summary(svc(), run_id))
 
 
 @main.command("cancel")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.faults import fail_point
 from connector.models import (
     Image,
     ImageStatus,
@@ -195,6 +196,7 @@ def sync_store(
     with services.session() as s:
         media = KnownMedia(s, store_id)
     for remote in remotes:
+        fail_point(services.settings, "sync")
         seen_ids.add(remote.product_id)
         with services.session() as s:
             store = get_store(s, store_id)

@@ -35,6 +35,8 @@ from connector.sync import sync_store
 
 log = logging.getLogger(__name__)
 
+#: ends of a store change that mean the job failed (the reason is on the operation and the image)
+_CHANGE_FAILED = {"failed", "undone"}
 #: image states that mean "work in progress": a failed job leaves them failed, not stuck
 _IN_FLIGHT = {ImageStatus.QUEUED.value, ImageStatus.PROCESSING.value, ImageStatus.APPROVED.value}
 
@@ -62,6 +64,9 @@ def _guard(work: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
         result = work(services)
         if result.get("state") == JobStatus.SUPERSEDED.value:
             status = JobStatus.SUPERSEDED
+        elif result.get("state") in _CHANGE_FAILED:  # the store change failed (and was undone)
+            status, error = JobStatus.FAILED, str(result.get("reason") or result["state"])
+            error_class = "OperationFailed"
     except TransientError as exc:
         left = (job.retries_left or 0) if job is not None else 0
         if left > 0:
@@ -83,7 +88,7 @@ def _guard(work: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
         log.exception("job %s failed unexpectedly", job_id)
         status, error, error_class = JobStatus.FAILED, f"{type(exc).__name__}: {exc}", type(exc).__name__
         result = {"error": error, "code": "unexpected"}
-    if status == JobStatus.FAILED and job_id:
+    if status == JobStatus.FAILED and job_id and "code" in result:
         _record_on_image(services, job_id, str(result["code"]), str(error))
     run_id = job_ended(services, job_id, status, error, error_class)
     finish_if_idle(services, run_id)

@@ -57,3 +57,10 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         record_original(s, image, sha256(original), len(original), run_id)
         image.status = ImageStatus.APPROVED.value
         return add_result(s, image_id, data, sha256(original), run_id)
+
+
+def drain(services: Services) -> None:
+    """Run every queued job in this process (an rq burst worker), as a worker would."""
+    from rq import SimpleWorker
+
+    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
