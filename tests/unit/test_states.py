@@ -27,24 +27,24 @@ from connector.states import (
 
 pytestmark = pytest.mark.unit
 
-I, V, O, J, R, W = ImageStatus, VersionState, OperationState, JobStatus, RunStatus, WebhookState
+Im, V, Op, J, R, W = ImageStatus, VersionState, OperationState, JobStatus, RunStatus, WebhookState
 
 #: the moves that carry the workflow's meaning: (from, to, allowed)
 RULES: list[tuple[enum.StrEnum, enum.StrEnum, bool]] = [
     # images
-    (I.NEW, I.QUEUED, True),
-    (I.QUEUED, I.PROCESSING, True),
-    (I.PROCESSING, I.REVIEW, True),
-    (I.PROCESSING, I.APPROVED, True),
-    (I.PROCESSING, I.FAILED, True),
-    (I.PROCESSING, I.QUEUED, True),  # a transient error: back in the queue
-    (I.APPROVED, I.PUBLISHED, True),
-    (I.PUBLISHED, I.ROLLED_BACK, True),
-    (I.PUBLISHED, I.SKIPPED, False),  # our result on the store is never "nothing to do"
-    (I.SKIPPED, I.REVIEW, False),  # a decision needs processing first
-    (I.GONE, I.NEW, True),  # shown again on the store
-    (I.GONE, I.QUEUED, False),
-    (I.GONE, I.PUBLISHED, False),
+    (Im.NEW, Im.QUEUED, True),
+    (Im.QUEUED, Im.PROCESSING, True),
+    (Im.PROCESSING, Im.REVIEW, True),
+    (Im.PROCESSING, Im.APPROVED, True),
+    (Im.PROCESSING, Im.FAILED, True),
+    (Im.PROCESSING, Im.QUEUED, True),  # a transient error: back in the queue
+    (Im.APPROVED, Im.PUBLISHED, True),
+    (Im.PUBLISHED, Im.ROLLED_BACK, True),
+    (Im.PUBLISHED, Im.SKIPPED, False),  # our result on the store is never "nothing to do"
+    (Im.SKIPPED, Im.REVIEW, False),  # a decision needs processing first
+    (Im.GONE, Im.NEW, True),  # shown again on the store
+    (Im.GONE, Im.QUEUED, False),
+    (Im.GONE, Im.PUBLISHED, False),
     # versions
     (V.DRAFT, V.REVIEW, True),
     (V.REVIEW, V.APPROVED, True),
@@ -56,10 +56,10 @@ RULES: list[tuple[enum.StrEnum, enum.StrEnum, bool]] = [
     (V.SUPERSEDED, V.APPROVED, True),  # an operator rolls forward to an older result
     (V.DRAFT, V.PUBLISHED, False),  # never published without a decision
     # operations
-    (O.PENDING, O.RUNNING, True),
-    (O.RUNNING, O.UNDONE, True),
-    (O.DONE, O.RUNNING, False),
-    (O.UNDONE, O.DONE, False),
+    (Op.PENDING, Op.RUNNING, True),
+    (Op.RUNNING, Op.UNDONE, True),
+    (Op.DONE, Op.RUNNING, False),
+    (Op.UNDONE, Op.DONE, False),
     # jobs
     (J.QUEUED, J.RUNNING, True),
     (J.RUNNING, J.RETRYING, True),
@@ -104,7 +104,7 @@ def test_every_move_of_every_machine(machine: type[enum.StrEnum]) -> None:
 
 @pytest.mark.parametrize(
     ("machine", "start"),
-    [(I, I.NEW), (V, V.DRAFT), (O, O.PENDING), (J, J.QUEUED), (R, R.RUNNING), (W, W.RECEIVED)],
+    [(Im, Im.NEW), (V, V.DRAFT), (Op, Op.PENDING), (J, J.QUEUED), (R, R.RUNNING), (W, W.RECEIVED)],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )
 def test_every_state_is_reachable(machine: type[enum.StrEnum], start: enum.StrEnum) -> None:
