@@ -42,6 +42,18 @@ def add_result(
     return version.id
 
 
+def another_result(services: Services, image_id: int, data: bytes) -> int:
+    """An approved result made from the image's backed-up original (e.g. with other settings),
+    for an image that may already show a result of ours; its version id."""
+    services.blobs.put(data)
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        assert image is not None and image.original_version_id is not None
+        original = s.get(ImageVersion, image.original_version_id)
+        assert original is not None
+        return add_result(s, image_id, data, original.blob_hash, why="e2e: another result")
+
+
 def approved_result(services: Services, image_id: int, data: bytes, run_id: int | None = None) -> int:
     """Back up an image's original and record an approved result with these bytes (no pipeline)."""
     with services.session() as s:
