@@ -82,8 +82,8 @@ def run_worker(services: Services, *, burst: bool = False, fork: bool = False) -
         except REDIS_DOWN as exc:
             log.warning("Redis is unreachable (%s); reconnecting in %.0f s", exc, pause)
         else:
-            if burst or worker._stop_requested:
-                return
+            if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
+                return  # done, or asked to stop (SIGTERM / SIGINT)
             log.warning("the worker loop stopped; starting it again in %.0f s", pause)
         time.sleep(pause)
         pause = min(pause * 2, MAX_BACKOFF)
