@@ -234,7 +234,9 @@ def reconcile(services: Services, actor: str = "system", grace: float = GRACE_SE
     workers = live_worker_names(services)
     _repair_jobs(services, workers, report)
     _repair_images(services, grace, report)
-    report["resumptions_queued"] += queue_resumptions(services, grace)
+    # an unfinished operation whose worker is alive gets a resume job that waits for the product's
+    # lock and then finds nothing left to do: resuming at once costs nothing and heals a kill fast
+    report["resumptions_queued"] += queue_resumptions(services)
     _repair_webhooks(services, grace, report)
     _finish_runs(services, report)
     result = {"live_workers": len(workers), **report}
