@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job as RqJob
 from rq.job import JobStatus as RqStatus
@@ -84,8 +85,12 @@ def put_on_queue(
     # Workers started together (after a crash) queue the same resumptions at once: one of them
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
     guard = f"{job_id}:enqueueing"
-    if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
-        return False
+    try:
+        if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
+            return False
+    except RedisError:  # Redis down: the database keeps the job, the reconciler queues it later
+        _record_unless_live(services, job_id, func, args, kind, run_id, image_id)
+        raise
     try:
         if rq_job_live(queue, job_id):
             return False
@@ -116,6 +121,22 @@ def rq_job_live(queue: Queue, job_id: str) -> bool:
     except Exception:  # rq raises NoSuchJobError (and others on damaged hashes): nothing live to keep
         pass
     return False
+
+
+def _record_unless_live(
+    services: Services,
+    job_id: str,
+    func: str,
+    args: list[Any],
+    kind: str,
+    run_id: int | None,
+    image_id: int | None,
+) -> None:
+    with services.session() as s:
+        row = s.get(Job, job_id)
+        if row is not None and row.status in JOB_LIVE:
+            return
+    _record(services, job_id, func, args, kind, run_id, image_id)
 
 
 def _record(

@@ -9,11 +9,14 @@ seconds (one worker at a time per deployment).
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from types import FrameType
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 
 from connector.errors import ConfigurationError
 from connector.reconcile import reconcile
@@ -69,23 +72,53 @@ def _worker_class(services: Services, fork: bool) -> type[Worker]:
     return ConnectorWorker
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGINT while the worker waits to reconnect."""
+
+
+def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def _stopping(worker: Worker | None) -> bool:
+    return worker is not None and (worker._stop_requested or worker._shutdown_requested_date is not None)
+
+
+def _pause(seconds: float) -> bool:
+    """Sleep between reconnects; False when asked to stop meanwhile."""
+    signal.signal(signal.SIGTERM, _raise_stop)  # rq's handlers belong to the worker that just ended
+    signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        time.sleep(seconds)
+    except _Stop:
+        return False
+    return True
+
+
 def run_worker(services: Services, *, burst: bool = False, fork: bool = False) -> None:
     """Work the queue until stopped (or, with ``burst``, until it is empty)."""
     wait_for_schema(services, services.settings.schema_wait)
     reconcile_now(services, "worker start")
     worker_class, pause = _worker_class(services, fork), 1.0
     while True:
-        worker = None
+        worker: Worker | None = None
         try:
-            worker = worker_class([services.queue()], connection=services.redis)
+            worker = worker_class(
+                [services.queue()],
+                connection=services.redis,
+                maintenance_interval=max(1, min(services.settings.reconcile_interval, 600)),
+            )
             worker.work(burst=burst, with_scheduler=not burst)
-        except REDIS_DOWN as exc:
-            log.warning("Redis is unreachable (%s); reconnecting in %.0f s", exc, pause)
-        else:
-            if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
-                return  # done, or asked to stop (SIGTERM / SIGINT)
+            if burst or _stopping(worker):
+                return
             log.warning("the worker loop stopped; starting it again in %.0f s", pause)
-        time.sleep(pause)
+        except REDIS_DOWN as exc:
+            if _stopping(worker):
+                return
+            log.warning("Redis is unreachable (%s); reconnecting in %.0f s", exc, pause)
+        except StopRequested:
+            return
+        if not _pause(pause):
+            return
         pause = min(pause * 2, MAX_BACKOFF)
-        if worker is not None and not burst:
-            reconcile_now(services, "worker reconnect")
+        reconcile_now(services, "worker reconnect")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from PIL import Image as PILImage
 from sqlalchemy.orm import Session
@@ -76,3 +77,24 @@ def drain(services: Services) -> None:
     from rq import SimpleWorker
 
     SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eventually(check: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """Whether ``check()`` becomes true within ``timeout`` seconds (polled; no timing is asserted)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False

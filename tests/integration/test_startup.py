@@ -7,10 +7,8 @@ Real processes on SQLite and PostgreSQL, sharing one embedded Redis."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,14 +23,9 @@ from connector.queue import embedded_redis_url
 from connector.services import Services, set_services
 from connector.settings import Settings
 from tests.conftest import base_env
+from tests.helpers import eventually, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,15 +40,6 @@ def _connector(env: dict[str, str], *args: str, log: Path | None = None) -> subp
     return subprocess.Popen(
         [sys.executable, "-m", "connector", *args], env=env, stdout=out, stderr=subprocess.STDOUT
     )
-
-
-def _until(check, timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def _web_up(port: int) -> bool:
@@ -85,7 +69,7 @@ def test_web_and_two_workers_started_at_once_on_an_empty_database(
     output = before.communicate(timeout=120)[0].decode()
     assert before.returncode == 2 and "connector migrate" in output  # checks, does not migrate
 
-    port = _free_port()
+    port = free_port()
     procs = {
         "web": _connector(env, "web", "--port", str(port), log=tmp_path / "web.log"),
         "worker-1": _connector(env, "worker", log=tmp_path / "worker-1.log"),
@@ -95,8 +79,8 @@ def test_web_and_two_workers_started_at_once_on_an_empty_database(
     services = Services(Settings.from_env(env))
     try:
         assert procs["migrate"].wait(timeout=120) == 0, (tmp_path / "migrate.log").read_text()
-        assert _until(lambda: _web_up(port)), (tmp_path / "web.log").read_text()
-        assert _until(lambda: len(Worker.all(queue=services.queue())) == 2), [
+        assert eventually(lambda: _web_up(port)), (tmp_path / "web.log").read_text()
+        assert eventually(lambda: len(Worker.all(queue=services.queue())) == 2), [
             (tmp_path / f"worker-{n}.log").read_text() for n in (1, 2)
         ]
         assert all(p.poll() is None for p in procs.values() if p is not procs["migrate"])
