@@ -7,17 +7,22 @@ same image, so two changes never interleave on one slot.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from connector.errors import ConnectorError
 from connector.locks import product_lock
-from connector.models import Image, ImageVersion, Operation, OperationKind, Product
+from connector.models import Image, ImageVersion, Operation, OperationKind, Product, VersionKind
 from connector.operations import StepContext, run_operation
+from connector.port import StoreClient
 from connector.services import Services
 from connector.states import OperationState
 from connector.stores import open_client
+
+log = logging.getLogger(__name__)
 
 #: how long an operation waits for another one on the same product to end before it retries later
 LOCK_WAIT = 60.0
@@ -91,9 +96,52 @@ def execute(services: Services, op_id: int) -> PublishResult:
     client = open_client(services, store_id)
     with product_lock(services, product_id, wait=LOCK_WAIT) as fence:
         state = run_operation(StepContext(services, client, op_id, platform_id, fence))
+        if state == OperationState.DONE.value:
+            release_own_upload(services, client, op_id)
     with services.session() as s:
         op = s.get(Operation, op_id)
         return PublishResult(state, op_id, op.error if op else None)
+
+
+def release_own_upload(services: Services, client: StoreClient, op_id: int) -> bool:
+    """After a change, delete the media that left the slot from the store's library when it is a
+    result the connector uploaded and nothing needs it any more (never a merchant's file; rollbacks
+    need only originals, and a result rolled forward again is uploaded again from its blob)."""
+    with services.session() as s:
+        op = s.get(Operation, op_id)
+        if op is None or op.state != OperationState.DONE.value:
+            return False
+        old = op.old_media_id
+        ours = s.scalar(
+            select(ImageVersion.id)
+            .join(Image, Image.id == ImageVersion.image_id)
+            .where(
+                Image.store_id == op.store_id,
+                ImageVersion.kind == VersionKind.RESULT.value,
+                ImageVersion.platform_media_id == old,
+            )
+            .limit(1)
+        )
+        needed = s.scalar(
+            select(Image.id)
+            .where(Image.store_id == op.store_id)
+            .where((Image.platform_media_id == old) | (Image.original_media_id == old))
+            .limit(1)
+        )
+        busy = s.scalar(
+            select(Operation.id)
+            .where(Operation.state.in_(UNFINISHED))
+            .where((Operation.old_media_id == old) | (Operation.new_media_id == old))
+            .limit(1)
+        )
+    if ours is None or needed is not None or busy is not None:
+        return False
+    try:
+        client.delete_media(old)
+    except ConnectorError as exc:  # best effort: the file stays in the library, nothing else changes
+        log.warning("could not delete superseded upload %s: %s", old, exc)
+        return False
+    return True
 
 
 def resume_operation(services: Services, op_id: int) -> PublishResult:

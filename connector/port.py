@@ -183,6 +183,11 @@ class StoreClient(Protocol):
         """Remove the media from the product but keep it in the library; no-op when not shown."""
         ...
 
+    def delete_media(self, media_id: str) -> None:
+        """Delete a media item of the connector's own, detached from every product, from the store's
+        library for good (already gone: nothing to do).  Never called for a merchant's media."""
+        ...
+
     def register_webhooks(self, callback_url: str) -> None:
         """Subscribe the service's webhook endpoint to the topics it needs (idempotent)."""
         ...

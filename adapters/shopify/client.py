@@ -515,6 +515,13 @@ class ShopifyClient:
             )["productVariantAppendMedia"]
             raise_for_user_errors(result.get("userErrors"), "linking variants to the media")
 
+    def delete_media(self, media_id: str) -> None:
+        """Delete a file of the connector's own from the Files library (gone already: nothing to do)."""
+        if self._media_node(media_id) is None:
+            return
+        result = self.graphql.execute(docs.FILE_DELETE, {"fileIds": [media_id]})["fileDelete"]
+        raise_for_user_errors(result.get("userErrors"), f"deleting the file {media_id}")
+
     # ------------------------------------------------------------------- webhooks
 
     def register_webhooks(self, callback_url: str) -> None:

@@ -224,6 +224,18 @@ mutation StagedUploadsCreate($input: [StagedUploadInput!]!) {
 FILE_CREATE = _files_mutation("Create")
 FILE_UPDATE = _files_mutation("Update")
 
+FILE_DELETE = _doc(
+    "FileDelete",
+    """
+mutation FileDelete($fileIds: [ID!]!) {
+  fileDelete(fileIds: $fileIds) {
+    deletedFileIds
+    userErrors { field message code }
+  }
+}
+""",
+)
+
 MEDIA_NODES = _doc(
     "MediaNodes",
     """

@@ -263,6 +263,18 @@ class WooCommerceClient:
             return False
         return True
 
+    def delete_media(self, media_id: str) -> None:
+        """Delete an attachment for good (``force``: attachments cannot be trashed); gone already: done."""
+        what = f"deleting media {media_id}"
+        try:
+            self.retry.run(
+                lambda: self._wp(
+                    "DELETE", f"media/{int(media_id)}", what, auth_required=True, params={"force": "true"}
+                )
+            )
+        except NotFound:
+            return
+
     # ------------------------------------------------------------------------------ product images
 
     def _put_images(self, product_id: str, ids: list[int], what: str) -> None:

@@ -190,6 +190,10 @@ class FakeClient:
                         product.variants[vid] = None
                 self.store.touch(product)
 
+    def delete_media(self, media_id: str) -> None:
+        with self.store.lock:
+            self.store.library.pop(media_id, None)
+
     def register_webhooks(self, callback_url: str) -> None:
         self.store.calls.append(f"webhooks:{callback_url}")
 

@@ -188,3 +188,19 @@ def test_late_rollback_overtaken_by_a_newer_approval_changes_nothing(sqlite_serv
         assert run is not None and run.status == RunStatus.DONE.value
     product = next(iter(shop.products.values()))
     assert shop.library[product.media[0]].data == png((230, 230, 230))  # the newer result stays
+
+
+def test_own_superseded_uploads_leave_the_library_merchant_files_stay(sqlite_services: Services) -> None:
+    services = sqlite_services
+    shop, store_id = _shop(services, "files.fake", products=1)
+    product = next(iter(shop.products.values()))
+    merchant = set(shop.library)
+    image_id = _image_ids(services, store_id)[0]
+    assert publish_version(services, approved_result(services, image_id, png((250, 250, 250)))).state == "done"
+    first_upload = product.media[0]
+    assert publish_version(services, another_result(services, image_id, png((240, 240, 240)))).state == "done"
+    second_upload = product.media[0]
+    assert first_upload not in shop.library  # superseded by our newer result: gone from the library
+    assert rollback_image(services, image_id).state == "done"
+    assert second_upload not in shop.library  # rolled back: nothing needs it
+    assert set(shop.library) == merchant  # the merchant's files all stay, nothing of ours is left over
