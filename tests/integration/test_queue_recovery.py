@@ -196,7 +196,8 @@ def test_own_superseded_uploads_leave_the_library_merchant_files_stay(sqlite_ser
     product = next(iter(shop.products.values()))
     merchant = set(shop.library)
     image_id = _image_ids(services, store_id)[0]
-    assert publish_version(services, approved_result(services, image_id, png((250, 250, 250)))).state == "done"
+    first = approved_result(services, image_id, png((250, 250, 250)))
+    assert publish_version(services, first).state == "done"
     first_upload = product.media[0]
     assert publish_version(services, another_result(services, image_id, png((240, 240, 240)))).state == "done"
     second_upload = product.media[0]
