@@ -156,7 +156,7 @@ def _record(
         set_state(row, JobStatus.QUEUED, "status")
         row.kind, row.func, row.args, row.timeout = kind, func, args, services.settings.timeout_for(kind)
         row.run_id, row.image_id, row.error, row.error_class = run_id, image_id, None, None
-        row.attempts, row.retry_at, row.finished_at, row.checkpoint = 0, None, None, {}
+        row.attempts, row.retry_at, row.finished_at = 0, None, None
 
 
 def job_started(services: Services, job_id: str | None) -> bool:
@@ -198,25 +198,6 @@ def job_ended(
         row.retry_at = utcnow() + timedelta(seconds=retry_in) if retry_in is not None else None
         row.finished_at = None if status in JOB_LIVE else utcnow()
         return row.run_id
-
-
-def save_checkpoint(services: Services, job_id: str | None, checkpoint: dict[str, Any]) -> None:
-    """Remember how far a long job got (a sync's page cursor), so a rerun resumes there."""
-    if not job_id:
-        return
-    with services.session() as s:
-        row = s.get(Job, job_id)
-        if row is not None:
-            row.checkpoint = dict(checkpoint)
-
-
-def job_checkpoint(services: Services, job_id: str | None) -> dict[str, Any]:
-    """The checkpoint a previous attempt of this job left (empty for a fresh job)."""
-    if not job_id:
-        return {}
-    with services.session() as s:
-        row = s.get(Job, job_id)
-        return dict(row.checkpoint or {}) if row is not None else {}
 
 
 def retry_delay(attempt: int) -> int:

@@ -13,7 +13,7 @@ import responses
 
 from adapters.shopify import ShopifyClient
 from adapters.shopify import documents as docs
-from connector.errors import ConnectorError, NotFound, PlatformError, TransientError
+from connector.errors import ConnectorError, MediaFailed, NotFound, PlatformError, TransientError
 from connector.port import MediaState
 from tests.unit.shopify_fakes import CONFIG, SHOP, FakeClock, ScriptedGraphQL, credentials
 
@@ -344,6 +344,21 @@ def test_an_earlier_upload_under_the_same_name_is_reused(
     )
     assert client.upload_media(P1, b"x", "op-42.png", "image/png", None) == "gid://shopify/MediaImage/6"
     assert script.names() == ["FilesByName"]
+
+
+def test_a_file_shopify_failed_is_a_permanent_error_with_its_reason(
+    script: ScriptedGraphQL, client: ShopifyClient
+) -> None:
+    failed = {
+        "id": "gid://shopify/MediaImage/7",
+        "image": None,
+        "originalSource": None,
+        "fileStatus": "FAILED",
+        "fileErrors": [{"code": "UNSUPPORTED_IMAGE_FILE_TYPE", "message": "bad file", "details": None}],
+    }
+    script.on("FilesByName", {"files": {"nodes": [failed]}})
+    with pytest.raises(MediaFailed, match="UNSUPPORTED_IMAGE_FILE_TYPE: bad file"):
+        client.find_media("op-43.png")  # not "still processing": a retry cannot help
 
 
 def test_a_duplicate_filename_at_create_finds_the_existing_file(

@@ -21,7 +21,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("timeout", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("error_class", sa.String(length=128), nullable=True))
         batch.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("checkpoint", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("runs") as batch:
         batch.alter_column("status", existing_type=sa.String(length=16), type_=sa.String(length=32))
@@ -56,7 +55,6 @@ def downgrade() -> None:
         batch.alter_column("status", existing_type=sa.String(length=32), type_=sa.String(length=16))
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("finished_at")
-        batch.drop_column("checkpoint")
         batch.drop_column("retry_at")
         batch.drop_column("error_class")
         batch.drop_column("timeout")
