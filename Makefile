@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: demo test install model env browser lint unit integration e2e browser-tests bench clean
+.PHONY: demo test install model env browser lint unit model-tests integration e2e browser-tests bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,8 @@ test: model browser
 
 unit: install
 	$(BIN)/pytest -m unit
+model-tests: model
+	$(BIN)/pytest -m model
 integration: model
 	$(BIN)/pytest -m integration
 e2e: model

@@ -41,9 +41,9 @@ from benchkit import (
     rss_mib,
     stage_figures,
 )
-from sandbox.catalog import DEMO_PRODUCTS
 from sandbox.devstack import DevStack
-from sandbox.photos import real_photo
+from sandbox.seeds.catalog import DEMO_PRODUCTS
+from sandbox.seeds.photos import real_photo
 
 STAGES = ("sync", "process", "publish", "sync_product")
 STAGE_LABELS = {"sync_product": "webhook re-sync"}

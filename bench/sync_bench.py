@@ -100,11 +100,12 @@ def _sync_child(
     env: dict[str, str], store_id: int, bulk_threshold: int, budget: float | None, label: str, out: Any
 ) -> None:
     """Run one full sync in this (fresh) process and send its figures back."""
-    from connector.services import Services, build_platforms
+    from connector.platforms import build_platforms
+    from connector.services import Services
     from connector.settings import Settings
     from connector.sync import sync_store
 
-    settings = Settings.from_env(env).with_(shopify_bulk_threshold=bulk_threshold)
+    settings = Settings.from_env({**env, "SHOPIFY_BULK_THRESHOLD": str(bulk_threshold)})
     apps = {name: RecordingApp(app, budget) for name, app in build_platforms(settings).items()}
     services = Services(settings, platforms=cast(dict[str, PlatformApp], apps))
     catalog = int(env.get("BENCH_CATALOG_SIZE", "0"))

@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
 from connector.errors import BadImageError, ConfigurationError, ConnectorError, NotFound
+from connector.imaging import cutter_for, decode, preset_settings, run_workflow
 
 if TYPE_CHECKING:  # the pipeline (rembg, onnxruntime) loads only when the command runs
     from jobs.imaging import Cutter, PipelineSettings
@@ -187,10 +188,9 @@ def _data_uri(image: Image.Image) -> str:
 
 
 def _original_preview(data: bytes, settings: PipelineSettings) -> str | None:
-    from jobs.imaging import load_image
 
     try:
-        return _data_uri(load_image(data, settings).image)
+        return _data_uri(decode(data, settings).image)
     except BadImageError:
         return None
 
@@ -206,13 +206,12 @@ def process_file(
     path: Path, settings: PipelineSettings, cutter: Cutter, out_dir: Path, taken: set[Path]
 ) -> ImageResult:
     """Run the production pipeline on one file and write its result; never raises for a bad image."""
-    from jobs.imaging import run_pipeline
 
     wall, cpu = time.perf_counter(), time.process_time()
     data = b""
     try:
         data = path.read_bytes()
-        outcome = run_pipeline(data, settings, cutter)
+        outcome = run_workflow(data, settings, cutter)
     except BadImageError as exc:
         return ImageResult(path, None, "refused", [f"{exc.code}: {exc}"], {}, *_elapsed(wall, cpu))
     except (ConnectorError, OSError, ValueError, RuntimeError, MemoryError) as exc:
@@ -316,12 +315,10 @@ def store_thresholds(domain: str) -> Any:
 
 def pilot_settings(preset: str, model: str, thresholds_from_store: str | None) -> PipelineSettings:
     """The production settings of ``preset`` with ``model`` (and a store's QA thresholds)."""
-    from jobs.imaging import PipelineSettings
-
     overrides: dict[str, Any] = {"model": model}
     if thresholds_from_store:
         overrides["thresholds"] = store_thresholds(thresholds_from_store)
-    return PipelineSettings.from_preset(preset, **overrides)
+    return preset_settings(preset, **overrides)
 
 
 # --------------------------------------------------------------------------------------------- command
@@ -412,10 +409,8 @@ def try_command(
         raise click.UsageError("no image files found in " + ", ".join(map(str, paths)), ctx=ctx)
     try:
         settings = pilot_settings(preset or service.preset, model or service.model, store)
-        from jobs.imaging import get_cutter
-
         started = time.perf_counter()
-        cutter = get_cutter(settings.model, service.onnx_providers, settings.alpha_matting)
+        cutter = cutter_for(settings.model, service.onnx_providers, settings.alpha_matting)
         load_seconds = time.perf_counter() - started
         target.mkdir(parents=True, exist_ok=True)
     except ConnectorError as exc:

@@ -193,6 +193,35 @@ class StoreClient(Protocol):
         ...
 
 
+class SharedState(Protocol):
+    """State shared by every process of one deployment: its Redis, under the deployment's namespace."""
+
+    def redis(self) -> Any:
+        """A ``redis.Redis`` connection (opened on first use)."""
+        ...
+
+    def key(self, *parts: object) -> str:
+        """A key inside the deployment's namespace."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """What the service hands a platform's factory (``build_app``) when it builds the platform.
+
+    ``env`` is the service's configuration (the environment with ``.env``): a platform reads its
+    own variables from it (``SHOPIFY_API_KEY``...), so the core never names them.
+    """
+
+    env: Mapping[str, str] = field(repr=False)
+    http_timeout: float = 30.0
+    shared: SharedState | None = None
+
+
+#: A platform's factory, named in the service's ``PLATFORMS`` setting as ``module:attribute``.
+PlatformFactory = Callable[[PlatformContext], "PlatformApp"]
+
+
 class PlatformApp(Protocol):
     """What the service needs of a platform before a store is known."""
 

@@ -17,6 +17,7 @@ from connector.blobs import sha256
 from connector.enqueue import enqueue
 from connector.errors import BadImageError, ConnectorError, TransientError
 from connector.faults import fail_point
+from connector.imaging import cutter_for, preset_settings, run_workflow
 from connector.models import (
     Image,
     ImageVersion,
@@ -53,13 +54,11 @@ def pipeline_settings(store: Store, max_side: int | None = None) -> PipelineSett
     ``max_side`` is the platform's longest side served unchanged: results never exceed it, so the
     store serves the bytes we uploaded (and verification by hash holds).
     """
-    from jobs.imaging import PipelineSettings
-
     overrides = dict((store.settings or {}).get("pipeline", {}))
     overrides.setdefault("model", store.model)
-    settings = PipelineSettings.from_preset(store.preset, **overrides)
+    settings = preset_settings(store.preset, **overrides)
     if max_side and settings.max_size > max_side:
-        settings = PipelineSettings.from_preset(store.preset, **{**overrides, "max_size": max_side})
+        settings = preset_settings(store.preset, **{**overrides, "max_size": max_side})
     return settings
 
 
@@ -284,12 +283,10 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         )
         if existing is not None and not force:
             return _decide(s, store, image, existing, run_id)
-    from jobs.imaging import get_cutter, run_pipeline
-
     export_model_home(services.settings)
     try:
-        cutter = get_cutter(settings.model, services.settings.onnx_providers, settings.alpha_matting)
-        outcome = run_pipeline(data, settings, _FaultPointCutter(cutter, services.settings))
+        cutter = cutter_for(settings.model, services.settings.onnx_providers, settings.alpha_matting)
+        outcome = run_workflow(data, settings, _FaultPointCutter(cutter, services.settings))
     except BadImageError as exc:
         with services.session() as s:
             image = s.get(Image, image_id)

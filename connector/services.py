@@ -19,31 +19,10 @@ from sqlalchemy.orm import Session
 from connector.blobs import BlobStore, open_blob_store
 from connector.db import migrate, require_schema, session_scope
 from connector.errors import ConfigurationError
+from connector.platforms import build_platforms
 from connector.port import PlatformApp
 from connector.queue import get_queue, redis_connection
 from connector.settings import Settings, get_settings
-
-
-def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
-    """The platforms this service speaks, configured from settings."""
-    from adapters.shopify import ShopifyApp, ShopifyConfig
-    from adapters.woocommerce import WooCommerceApp
-    from connector.throttle import SharedBuckets
-
-    shopify = ShopifyApp(
-        ShopifyConfig(
-            api_key=settings.shopify_api_key,
-            api_secret=settings.shopify_api_secret,
-            api_version=settings.shopify_api_version,
-            base_url_template=settings.shopify_base_url_template,
-            scopes=settings.shopify_scopes,
-            timeout=settings.http_timeout,
-            bulk_threshold=settings.shopify_bulk_threshold,
-        ),
-        bucket_factory=SharedBuckets(settings),  # Shopify's bucket is per app and shop: share it
-    )
-    woo = WooCommerceApp(app_name=settings.woo_app_name, timeout=settings.http_timeout)
-    return {shopify.name: shopify, woo.name: woo}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +17,9 @@ from dotenv import load_dotenv
 from connector.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The platforms a deployment speaks unless ``PLATFORMS`` says otherwise (see connector.platforms).
+DEFAULT_PLATFORMS = "shopify=adapters.shopify:build_app,woocommerce=adapters.woocommerce:build_app"
 
 
 #: a paged sync of a big shop takes far longer than one image; a publish waits for media processing
@@ -63,13 +66,7 @@ class Settings:
     job_timeout: int
     job_retries: int
     lock_ttl: int
-    shopify_api_key: str
-    shopify_api_secret: str
-    shopify_api_version: str
-    shopify_base_url_template: str
-    shopify_scopes: str
-    shopify_bulk_threshold: int
-    woo_app_name: str
+    platforms: str  # name=module:factory pairs of the platforms this deployment speaks (connector.platforms)
     http_timeout: float
     log_level: str
     dashboard_password: str
@@ -78,6 +75,8 @@ class Settings:
     job_timeouts: tuple[tuple[str, int], ...] = ()  # per job kind, overriding job_timeout
     schema_wait: int = 60  # seconds web and workers wait for `connector migrate`
     reconcile_interval: int = 300  # seconds between a worker's reconciliations
+    #: the whole configuration, from which each platform reads its own variables (SHOPIFY_*, WOO_*)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,13 +112,7 @@ class Settings:
             job_timeout=int(e.get("JOB_TIMEOUT", "600")),
             job_retries=int(e.get("JOB_RETRIES", "3")),
             lock_ttl=int(e.get("LOCK_TTL", "300")),
-            shopify_api_key=e.get("SHOPIFY_API_KEY", ""),
-            shopify_api_secret=e.get("SHOPIFY_API_SECRET", ""),
-            shopify_api_version=e.get("SHOPIFY_API_VERSION", "2025-01"),
-            shopify_base_url_template=e.get("SHOPIFY_BASE_URL_TEMPLATE", "https://{shop}"),
-            shopify_scopes=e.get("SHOPIFY_SCOPES", "read_products,write_products,read_files,write_files"),
-            shopify_bulk_threshold=int(e.get("SHOPIFY_BULK_THRESHOLD", "2000")),
-            woo_app_name=e.get("WOO_APP_NAME", "Image Connector"),
+            platforms=e.get("PLATFORMS") or DEFAULT_PLATFORMS,
             http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
@@ -128,6 +121,7 @@ class Settings:
             job_timeouts=_kind_seconds(e.get("JOB_TIMEOUTS", DEFAULT_JOB_TIMEOUTS)),
             schema_wait=int(e.get("SCHEMA_WAIT", "60")),
             reconcile_interval=int(e.get("RECONCILE_INTERVAL", "300")),
+            env=dict(e),
         )
 
     def timeout_for(self, kind: str) -> int:

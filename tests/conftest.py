@@ -106,3 +106,19 @@ def sqlite_services(tmp_path: Path) -> Iterator[Services]:
     previous = set_services(svc)
     yield svc
     set_services(previous)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked ``unit`` that reaches the ONNX model fails, saying to mark it ``model`` instead."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import onnxruntime
+
+    from jobs.imaging import cutter
+
+    def refuse(*_: object, **__: object) -> object:
+        raise AssertionError("a unit test loads no ONNX model: mark this test `model` (pytest -m model)")
+
+    monkeypatch.setattr(cutter, "_SESSIONS", {})  # no session loaded by an earlier test either
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)

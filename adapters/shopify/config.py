@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 #: Scopes the connector needs to read products and to write product media through the Files API.
@@ -47,6 +48,19 @@ class ShopifyConfig:
     job_timeout: float = 120.0
     #: Largest image the client downloads, in bytes.
     max_download_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], timeout: float = 30.0) -> ShopifyConfig:
+        """The app's settings from the service's configuration (``SHOPIFY_*`` variables)."""
+        return cls(
+            api_key=env.get("SHOPIFY_API_KEY", ""),
+            api_secret=env.get("SHOPIFY_API_SECRET", ""),
+            api_version=env.get("SHOPIFY_API_VERSION") or cls.api_version,
+            base_url_template=env.get("SHOPIFY_BASE_URL_TEMPLATE") or cls.base_url_template,
+            scopes=env.get("SHOPIFY_SCOPES") or DEFAULT_SCOPES,
+            timeout=timeout,
+            bulk_threshold=int(env.get("SHOPIFY_BULK_THRESHOLD") or cls.bulk_threshold),
+        )
 
     @property
     def scope_list(self) -> list[str]:

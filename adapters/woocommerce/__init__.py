@@ -4,5 +4,13 @@ from adapters.woocommerce.app import WooCommerceApp
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
+from connector.port import PlatformContext
 
-__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig"]
+__all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig", "build_app"]
+
+
+def build_app(context: PlatformContext) -> WooCommerceApp:
+    """The WooCommerce app from the service's configuration (``WOO_APP_NAME``)."""
+    return WooCommerceApp(
+        app_name=context.env.get("WOO_APP_NAME") or "Image Connector", timeout=context.http_timeout
+    )

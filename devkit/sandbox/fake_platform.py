@@ -24,6 +24,7 @@ from connector.port import (
     InstallResult,
     MediaState,
     MediaStatus,
+    PlatformContext,
     RemoteImage,
     RemoteProduct,
     WebhookEvent,
@@ -248,3 +249,8 @@ class FakeApp:
         if credentials.get("token") != f"tok-{shop}":
             raise AuthError(f"no valid token for {shop}", hint="install the app again")
         return FakeClient(self.store(shop))
+
+
+def build_app(context: PlatformContext) -> FakeApp:
+    """The fake platform as a deployment builds it (``PLATFORMS=fake=sandbox.fake_platform:build_app``)."""
+    return FakeApp(secret=context.env.get("FAKE_PLATFORM_SECRET") or "fake-secret")

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 
 #: Longest side alpha matting works at; closed-form matting grows fast with the pixel count.
 MATTING_MAX_SIDE = 1024

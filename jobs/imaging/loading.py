@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from connector.errors import BadImageError
+from jobs.imaging.errors import BadImageError
 from jobs.imaging.settings import PipelineSettings
 
 #: Formats a store photo may arrive in.  MPO is the multi-picture JPEG some cameras write.

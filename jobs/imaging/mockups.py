@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.studio import premultiplied_resize
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 
 #: A gate's limits: ``(pass_at, review_at)``.  When ``pass_at >= review_at`` higher scores are
 #: better (score >= pass_at passes, >= review_at goes to review, else fails); otherwise lower is

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sandbox import photos
 from sandbox.devstack import DevStack
+from sandbox.seeds import photos
 from sqlalchemy import select
 
 from connector import actions

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from PIL import Image as PILImage
-from sandbox import photos
 from sandbox.devstack import DevStack
+from sandbox.seeds import photos
 from sandbox.woocommerce import MerchantBrowser
 from sqlalchemy import func, select
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
-from sandbox import photos
+from sandbox.seeds import photos
 
 from connector.pilot import VERDICTS, try_command
 from connector.settings import PROJECT_ROOT, get_settings

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image, ImageOps
-from sandbox import catalog, photos
+from sandbox.seeds import catalog, photos
 from sandbox.shopify import fast_config, start
 from sandbox.shopify.client import (
     FILE_UPDATE,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from adapters.shopify.shared_bucket import RedisBucket, SharedBuckets
 from adapters.shopify.throttle import PROBE_WAIT, Bucket, Reservation
 from connector.errors import TransientError
+from connector.platforms import DeploymentState, build_platforms
 from connector.queue import redis_connection
-from connector.services import build_platforms
 from connector.settings import Settings
-from connector.throttle import RedisBucket, SharedBuckets
 from tests.conftest import _real_redis, base_env
 from tests.unit.bucket_contract import SCENARIOS, granted, learn, level, refused, report
 
@@ -50,7 +50,7 @@ def redis(settings: Settings) -> Iterator[Redis]:
 
 @pytest.fixture
 def buckets(settings: Settings, redis: Redis) -> SharedBuckets:
-    return SharedBuckets(settings, redis=lambda: redis)
+    return SharedBuckets(DeploymentState(settings), settings.http_timeout)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
@@ -138,7 +138,7 @@ def test_a_long_wait_is_asked_again_at_the_poll_interval(buckets: SharedBuckets)
 
 def test_an_unreachable_redis_is_a_transient_error_but_never_fails_a_settled_request(tmp_path: Path) -> None:
     settings = Settings.from_env(base_env(tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
-    bucket = SharedBuckets(settings)(SHOP)
+    bucket = SharedBuckets(DeploymentState(settings))(SHOP)
     with pytest.raises(TransientError) as info:
         bucket.reserve(10)
     assert "Redis" in str(info.value) and info.value.hint
@@ -150,4 +150,4 @@ def test_an_unreachable_redis_is_a_transient_error_but_never_fails_a_settled_req
 def test_the_service_wires_shopify_to_the_shared_buckets(settings: Settings) -> None:
     shopify = build_platforms(settings)["shopify"]
     assert isinstance(shopify.bucket_factory, SharedBuckets)  # type: ignore[attr-defined]
-    assert shopify.bucket_factory.settings is settings  # type: ignore[attr-defined]
+    assert shopify.bucket_factory.key(SHOP) == settings.redis_key("throttle", "shopify", SHOP)  # type: ignore[attr-defined]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from sandbox import photos
-from sandbox.catalog import SeedProduct, build_catalog
+from sandbox.seeds import photos
+from sandbox.seeds.catalog import SeedProduct, build_catalog
 
 pytestmark = pytest.mark.unit
 

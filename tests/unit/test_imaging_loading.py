@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from connector.errors import BadImageError
 from jobs.imaging import PipelineSettings, load_image
+from jobs.imaging.errors import BadImageError
 from tests.unit.imaging_cases import SWAPPED_RG, encode, png_header_only, rgb_profile
 
 pytestmark = pytest.mark.unit

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from connector.errors import ConfigurationError
+from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.mockups import list_templates, load_template, perspective_coefficients, render_mockup
 from jobs.imaging.template_scenes import SCENES, write_templates
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from connector.errors import BadImageError, ConfigurationError
 from jobs.imaging import PipelineSettings, run_pipeline
+from jobs.imaging.errors import BadImageError, ConfigurationError
 from tests.unit import imaging_cases as cases
 
 pytestmark = pytest.mark.unit

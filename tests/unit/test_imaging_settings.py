@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from connector.errors import ConfigurationError
 from jobs.imaging import PRESETS, PipelineSettings, Thresholds
+from jobs.imaging.errors import ConfigurationError
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
-from sandbox import photos
+from sandbox.seeds import photos
 
 pytestmark = pytest.mark.unit
 

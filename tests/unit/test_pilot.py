@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sandbox import photos
+from sandbox.seeds import photos
 
 from connector.pilot import PilotRun, collect_inputs, process_file, unique_path, write_report
 from jobs.imaging import PipelineSettings

@@ -7,22 +7,25 @@ images so drift can happen), inject faults and finish delayed work at once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox import photos
-from sandbox.shopify import files
+from sandbox.shopify.admin_support import (
+    AdminError,
+    admin_routes,
+    bulk_summary,
+    json_body,
+    media_summary,
+    product_of,
+    product_summary,
+    subscription_summary,
+)
 from sandbox.shopify.config import DEFAULT_SCOPES, AppConfig
-from sandbox.shopify.gids import gid, iso, parse_gid
-from sandbox.shopify.media import file_bytes, guess_mime
-from sandbox.shopify.payloads import cdn_url, compliance_payload, dimensions, product_payload, shop_payload
-from sandbox.shopify.state import BulkOperation, MediaFile, Product, ShopState, Variant, WebhookSubscription
+from sandbox.shopify.gids import gid
+from sandbox.shopify.payloads import compliance_payload, product_payload, shop_payload
+from sandbox.shopify.state import ShopState
 from sandbox.shopify.uploads import staged_summary
 from sandbox.shopify.webhooks import COMPLIANCE_TOPICS
 
@@ -30,155 +33,10 @@ if TYPE_CHECKING:
     from sandbox.shopify.store import Sandbox
 
 
-class AdminError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else {}
-
-
-def _num(value: str) -> int:
-    parsed = parse_gid(value)
-    if parsed is not None:
-        return parsed[1]
-    if value.isdigit():
-        return int(value)
-    raise AdminError(400, f"not an id: {value!r} (use a number or a gid://shopify/... id)")
-
-
-def media_summary(
-    sb: Sandbox, shop: ShopState, f: MediaFile, product: Product | None = None, render: bool = True
-) -> dict[str, Any]:
-    """What one file is now: status, bytes hash, size, where it is shown."""
-    if render and (f.data is not None or f.seed is not None):
-        file_bytes(f)
-    width, height = dimensions(f)
-    out: dict[str, Any] = {
-        "id": gid("MediaImage", f.num),
-        "image_id": gid("ProductImage", f.image_num),
-        "filename": f.filename,
-        "alt": f.alt,
-        "status": f.status,
-        "origin": f.origin,
-        "app": f.app_key,
-        "url": cdn_url(sb.base_url, shop, f),
-        "sha256": f.sha256,
-        "size": f.byte_size,
-        "width": width,
-        "height": height,
-        "mime": f.mime,
-        "version": f.version,
-        "errors": [dataclasses.asdict(e) for e in f.errors],
-        "products": [gid("Product", n) for n in f.products],
-        "deleted": f.deleted,
-        "created_at": iso(f.created_at),
-        "updated_at": iso(f.updated_at),
-    }
-    if f.seed is not None:
-        out["seed_kind"] = f.seed.kind
-    if product is not None:
-        out["position"] = product.media.index(f.num) if f.num in product.media else None
-        out["variant_ids"] = [gid("ProductVariant", v.num) for v in product.variants if v.media_num == f.num]
-    return out
-
-
-def product_summary(sb: Sandbox, shop: ShopState, product: Product, render: bool = True) -> dict[str, Any]:
-    return {
-        "id": gid("Product", product.num),
-        "key": product.key,
-        "title": product.title,
-        "handle": product.handle,
-        "updated_at": iso(product.updated_at),
-        "variants": [
-            {
-                "id": gid("ProductVariant", v.num),
-                "title": v.title,
-                "sku": v.sku,
-                "media_id": gid("MediaImage", v.media_num) if v.media_num is not None else None,
-            }
-            for v in product.variants
-        ],
-        "media": [
-            media_summary(sb, shop, shop.files[n], product, render) for n in product.media if n in shop.files
-        ],
-    }
-
-
-def _app_record(
-    type_name: str, record: BulkOperation | WebhookSubscription, **details: Any
-) -> dict[str, Any]:
-    """Admin view of something an app made: its gid, the app's key, then ``details``."""
-    return {"id": gid(type_name, record.num), "app": record.app_key, **details}
-
-
-def bulk_summary(op: BulkOperation) -> dict[str, Any]:
-    """Admin view of a bulk operation."""
-    return _app_record(
-        "BulkOperation",
-        op,
-        status=op.status,
-        objects=op.object_count,
-        error_code=op.error_code,
-        query=op.query,
-    )
-
-
-def subscription_summary(sub: WebhookSubscription) -> dict[str, Any]:
-    """Admin view of a webhook subscription."""
-    return _app_record(
-        "WebhookSubscription", sub, topic=sub.topic, callback_url=sub.callback_url, failures=sub.failures
-    )
-
-
-def _image_bytes(spec: dict[str, Any]) -> tuple[bytes, str]:
-    """Bytes and filename of a merchant image: ``data`` (base64) or a synthetic ``kind`` + ``seed``."""
-    if spec.get("data") is not None:
-        try:
-            data = base64.b64decode(spec["data"], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise AdminError(400, f"data is not valid base64: {exc}") from exc
-        return data, spec.get("filename") or "merchant-upload.jpg"
-    kind = spec.get("kind", "on-white")
-    try:
-        photo = photos.render(kind, int(spec.get("seed", 0)))
-    except ValueError as exc:
-        raise AdminError(400, str(exc)) from exc
-    return photo.data, spec.get("filename") or photo.filename
-
-
 def admin_blueprint(sb: Sandbox) -> Blueprint:
-    bp = Blueprint("shopify_admin", __name__, url_prefix="/__sandbox")
-
-    @bp.errorhandler(AdminError)
-    def admin_error(exc: AdminError) -> tuple[Response, int]:
-        return jsonify({"error": str(exc)}), exc.status
-
-    @bp.errorhandler(KeyError)
-    def missing(exc: KeyError) -> tuple[Response, int]:
-        return jsonify({"error": str(exc.args[0]) if exc.args else "not found"}), 404
-
-    @bp.errorhandler(ValueError)
-    def bad_value(exc: ValueError) -> tuple[Response, int]:
-        return jsonify({"error": str(exc)}), 400
-
-    def shop_of(name: str) -> ShopState:
-        return sb.shop_or_error(name)
-
-    def product_of(shop: ShopState, pid: str) -> Product:
-        product = shop.products.get(_num(pid))
-        if product is None:
-            raise AdminError(404, f"no product {pid} in {shop.domain}")
-        return product
-
-    def file_of(shop: ShopState, mid: str) -> MediaFile:
-        f = shop.live_file(_num(mid))
-        if f is None:
-            raise AdminError(404, f"no file {mid} in {shop.domain}")
-        return f
+    """The sandbox's own routes: settings, faults, apps, shops, tokens, and what a store holds and sent."""
+    bp = admin_routes("shopify_admin")
+    shop_of = sb.shop_or_error
 
     def app_key_of(body: dict[str, Any]) -> str:
         key = body.get("api_key") or request.args.get("api_key") or sb.default_app().api_key
@@ -202,7 +60,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.patch("/settings")
     def update_settings() -> Response:
-        sb.update_settings(**_body())
+        sb.update_settings(**json_body())
         return settings()
 
     @bp.get("/faults")
@@ -211,7 +69,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.put("/faults")
     def set_faults() -> Response:
-        sb.faults.update(**_body())
+        sb.faults.update(**json_body())
         return faults()
 
     @bp.post("/run-pending")
@@ -224,7 +82,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/apps")
     def add_app() -> tuple[Response, int]:
-        body = _body()
+        body = json_body()
         if not body.get("api_key") or not body.get("api_secret"):
             raise AdminError(400, "api_key and api_secret are required")
         app = sb.register_app(
@@ -267,7 +125,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
     @bp.post("/shops")
     def create_shop() -> tuple[Response, int]:
         sb.remember_base_url(request.host_url)
-        body = _body()
+        body = json_body()
         if not body.get("shop"):
             raise AdminError(400, "shop is required (e.g. 'demo' or 'demo.myshopify.com')")
         shop = sb.create_shop(
@@ -288,7 +146,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/shops/<shop_name>/tokens")
     def tokens(shop_name: str) -> tuple[Response, int]:
-        shop, body = shop_of(shop_name), _body()
+        shop, body = shop_of(shop_name), json_body()
         key = app_key_of(body)
         scopes = frozenset(body.get("scopes") or DEFAULT_SCOPES)
         sb.install(shop, key, scopes)
@@ -304,13 +162,13 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/shops/<shop_name>/tokens/expire")
     def expire(shop_name: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
+        shop, body = shop_of(shop_name), json_body()
         count = sb.expire_tokens(shop, body.get("api_key"), body.get("kind", "access"))
         return jsonify({"expired": count})
 
     @bp.post("/shops/<shop_name>/uninstall")
     def uninstall(shop_name: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
+        shop, body = shop_of(shop_name), json_body()
         return jsonify({"webhooks_sent": sb.uninstall(shop, app_key_of(body))})
 
     @bp.get("/shops/<shop_name>/throttle")
@@ -320,7 +178,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.put("/shops/<shop_name>/throttle")
     def set_throttle(shop_name: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
+        shop, body = shop_of(shop_name), json_body()
         bucket = sb.buckets.get(shop.domain, app_key_of(body))
         bucket.set_level(float(body.get("currently_available", 0)))
         return jsonify(bucket.status().as_dict())
@@ -384,7 +242,7 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.post("/shops/<shop_name>/webhooks/trigger")
     def trigger(shop_name: str) -> tuple[Response, int]:
-        shop, body = shop_of(shop_name), _body()
+        shop, body = shop_of(shop_name), json_body()
         topic = body.get("topic", "")
         if topic in COMPLIANCE_TOPICS:
             key = app_key_of(body)
@@ -403,156 +261,5 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
         else:
             raise AdminError(400, f"unsupported topic {topic!r}")
         return jsonify({"sent": sb.webhooks.emit(shop, topic, payload, body.get("api_key"))}), 202
-
-    # --- the merchant ----------------------------------------------------------------------
-
-    def add_image(shop: ShopState, product: Product, spec: dict[str, Any]) -> MediaFile:
-        data, filename = _image_bytes(spec)
-        f = files.create_file(
-            sb,
-            shop,
-            f"admin://merchant/{filename}",
-            files.unique_filename(shop, filename),
-            spec.get("alt") or "",
-            "merchant",
-            None,
-            data=data,
-        )
-        f.mime = guess_mime(filename)
-        files.attach(shop, f, product)
-        if spec.get("position") is not None:
-            files.apply_moves(product, [(f.num, int(spec["position"]))])
-        if spec.get("ready", True):
-            files.process_now(sb, shop, f)
-        return f
-
-    def merchant_edit(
-        shop: ShopState, pid: str, edit: Callable[[Product], None], render: bool = False
-    ) -> Response:
-        """Apply a merchant's ``edit`` to a product, tell the apps, and show the product as it is now."""
-        with sb.state.lock:
-            product = product_of(shop, pid)
-            edit(product)
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product, render))
-
-    @bp.post("/shops/<shop_name>/products")
-    def create_product(shop_name: str) -> tuple[Response, int]:
-        shop, body = shop_of(shop_name), _body()
-        now = time.time()
-        with sb.state.lock:
-            handle = body.get("handle") or "-".join(str(body.get("title", "product")).lower().split())
-            product = Product(sb.state.next_id(), body.get("title", "New product"), handle, now, now)
-            for position, title in enumerate(body.get("variants") or ["Default Title"], start=1):
-                variant = Variant(sb.state.next_id(), title, None, position, now, now)
-                product.variants.append(variant)
-                shop.variants[variant.num] = product.num
-            shop.products[product.num] = product
-            for spec in body.get("images") or []:
-                add_image(shop, product, {**spec, "ready": True})
-        sb.product_changed(shop, product, "products/create")
-        with sb.state.lock:
-            return jsonify(product_summary(sb, shop, product)), 201
-
-    @bp.patch("/shops/<shop_name>/products/<pid>")
-    def edit_product(shop_name: str, pid: str) -> Response:
-        body = _body()
-
-        def retitle(product: Product) -> None:
-            if "title" in body:
-                product.title = body["title"]
-
-        return merchant_edit(shop_of(shop_name), pid, retitle, render=True)
-
-    @bp.delete("/shops/<shop_name>/products/<pid>")
-    def delete_product(shop_name: str, pid: str) -> Response:
-        shop = shop_of(shop_name)
-        with sb.state.lock:
-            product = product_of(shop, pid)
-        sb.product_deleted(shop, product)
-        return jsonify({"deleted": gid("Product", product.num)})
-
-    @bp.post("/shops/<shop_name>/products/<pid>/media")
-    def merchant_add(shop_name: str, pid: str) -> tuple[Response, int]:
-        shop, body = shop_of(shop_name), _body()
-        with sb.state.lock:
-            product = product_of(shop, pid)
-            f = add_image(shop, product, body)
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(media_summary(sb, shop, f, product)), 201
-
-    @bp.put("/shops/<shop_name>/products/<pid>/media/<mid>")
-    def merchant_replace(shop_name: str, pid: str, mid: str) -> Response:
-        """Replace a file's bytes as Shopify's Files page does: same id and references, new content."""
-        shop, body = shop_of(shop_name), _body()
-        data, filename = _image_bytes(body)
-        with sb.state.lock:
-            product = product_of(shop, pid)
-            f = file_of(shop, mid)
-            if f.num not in product.media:
-                raise AdminError(404, f"{mid} is not shown on product {pid}")
-            files.replace_content(sb, shop, f, f"admin://merchant/{filename}", data)
-            if body.get("ready", True):
-                files.process_now(sb, shop, f)
-        sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(media_summary(sb, shop, f, product))
-
-    @bp.delete("/shops/<shop_name>/products/<pid>/media/<mid>")
-    def merchant_remove(shop_name: str, pid: str, mid: str) -> Response:
-        shop = shop_of(shop_name)
-        keep = request.args.get("keep_file", "0") == "1"
-
-        def remove(product: Product) -> None:
-            f = file_of(shop, mid)
-            if keep:
-                files.detach(shop, f, product)
-            else:
-                files.delete_file(shop, f)
-
-        return merchant_edit(shop, pid, remove)
-
-    @bp.post("/shops/<shop_name>/products/<pid>/reorder")
-    def merchant_reorder(shop_name: str, pid: str) -> Response:
-        body = _body()
-
-        def reorder(product: Product) -> None:
-            wanted = [_num(m) for m in body.get("media_ids") or []]
-            if sorted(wanted) != sorted(product.media):
-                raise AdminError(400, "media_ids must list every media of the product exactly once")
-            product.media = wanted
-
-        return merchant_edit(shop_of(shop_name), pid, reorder)
-
-    @bp.patch("/shops/<shop_name>/media/<mid>")
-    def merchant_alt(shop_name: str, mid: str) -> Response:
-        shop, body = shop_of(shop_name), _body()
-        with sb.state.lock:
-            f = file_of(shop, mid)
-            f.alt = body.get("alt", f.alt)
-            f.updated_at = time.time()
-            shown = [shop.products[n] for n in f.products if n in shop.products]
-        for product in shown:
-            sb.product_changed(shop, product)
-        with sb.state.lock:
-            return jsonify(media_summary(sb, shop, f, None, render=False))
-
-    @bp.put("/shops/<shop_name>/products/<pid>/variants/<vid>/media")
-    def merchant_variant_media(shop_name: str, pid: str, vid: str) -> Response:
-        body = _body()
-
-        def show(product: Product) -> None:
-            variant = next((v for v in product.variants if v.num == _num(vid)), None)
-            if variant is None:
-                raise AdminError(404, f"no variant {vid} on product {pid}")
-            media_id = body.get("media_id")
-            if media_id is not None and _num(media_id) not in product.media:
-                raise AdminError(400, f"{media_id} is not shown on product {pid}")
-            variant.media_num = _num(media_id) if media_id is not None else None
-            variant.updated_at = time.time()
-
-        return merchant_edit(shop_of(shop_name), pid, show)
 
     return bp

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox.common.serve import Served, serve
 from sandbox.shopify.admin import admin_blueprint
+from sandbox.shopify.admin_merchant import merchant_blueprint
 from sandbox.shopify.config import ShopifySandboxConfig
 from sandbox.shopify.graphql_api import graphql_blueprint
 from sandbox.shopify.oauth import oauth_blueprint
@@ -64,6 +65,7 @@ def create_app(config: ShopifySandboxConfig | None = None) -> Flask:
         return shopify_error(500, "internal", "Internal Server Error")
 
     app.register_blueprint(admin_blueprint(sb))
+    app.register_blueprint(merchant_blueprint(sb))
     app.register_blueprint(oauth_blueprint(sb))
     app.register_blueprint(graphql_blueprint(sb))
     app.register_blueprint(storage_blueprint(sb))

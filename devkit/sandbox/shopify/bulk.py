@@ -7,7 +7,6 @@ written right after their parent.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +202,7 @@ def _schedule(
                 op.status = "RUNNING"
 
     def complete() -> None:
-        run(sb, shop, op, parsed, scopes)
+        sb.run_bulk(shop, op, parsed, scopes)
 
     sb.scheduler.call_later(delay * 0.25, f"bulk {op.num}: running", running)
     sb.scheduler.call_later(delay, f"bulk {op.num}: complete", complete)
@@ -218,41 +217,6 @@ def cancel(sb: Sandbox, shop: ShopState, op: BulkOperation) -> None:
                 op.status, op.completed_at = "CANCELED", time.time()
 
     sb.scheduler.call_later(min(sb.config.bulk_delay, 0.5) * 0.5, f"bulk {op.num}: canceled", done)
-
-
-def run(
-    sb: Sandbox, shop: ShopState, op: BulkOperation, parsed: ParsedRequest, scopes: frozenset[str]
-) -> None:
-    """Execute the bulk query now and store its JSONL (or the error code)."""
-    from sandbox.shopify.executor import execute_operation
-
-    with sb.state.lock:
-        if op.status not in ("CREATED", "RUNNING"):
-            return
-        result, _ctx = execute_operation(sb, shop, op.app_key, scopes, parsed, {}, bulk=True)
-        if result.errors:
-            codes = {(e.extensions or {}).get("code") for e in result.errors}
-            op.status = "FAILED"
-            op.error_code = "ACCESS_DENIED" if "ACCESS_DENIED" in codes else "INTERNAL_SERVER_ERROR"
-        else:
-            lines, roots = flatten(parsed, result.data or {})
-            op.jsonl = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines).encode()
-            op.object_count, op.root_object_count = len(lines), roots
-            op.status = "COMPLETED"
-        op.completed_at = time.time()
-    sb.webhooks.emit(
-        shop,
-        "bulk_operations/finish",
-        {
-            "admin_graphql_api_id": f"gid://shopify/BulkOperation/{op.num}",
-            "completed_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(op.completed_at)),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(op.created_at)),
-            "error_code": op.error_code.lower() if op.error_code else None,
-            "status": op.status.lower(),
-            "type": "query",
-        },
-        app_key=op.app_key,
-    )
 
 
 def flatten(parsed: ParsedRequest, data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:

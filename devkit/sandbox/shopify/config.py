@@ -32,7 +32,7 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class ShopSeed:
-    """A shop to create at start-up with a seeded catalog (see :func:`sandbox.catalog.build_catalog`)."""
+    """A shop to create at start-up with a seeded catalog (:func:`sandbox.seeds.catalog.build_catalog`)."""
 
     shop: str  # "name" or "name.myshopify.com"
     seed: int = 1

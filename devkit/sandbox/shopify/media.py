@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from sandbox import catalog, photos
-from sandbox.catalog import SeedImage
+from sandbox.seeds import catalog, photos
+from sandbox.seeds.catalog import SeedImage
 from sandbox.shopify.state import MediaError, MediaFile
 
 #: formats Shopify accepts as product images

@@ -8,15 +8,18 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from sandbox.catalog import SeedProduct, build_catalog
 from sandbox.common.faults import FaultInjector
 from sandbox.common.outbox import Outbox
+from sandbox.seeds.catalog import SeedProduct, build_catalog
+from sandbox.shopify.bulk_run import run_bulk
 from sandbox.shopify.config import AppConfig, ShopifySandboxConfig
 from sandbox.shopify.cost import Buckets
 from sandbox.shopify.media import seed_mime
 from sandbox.shopify.payloads import product_deleted_payload, product_payload, shop_payload
+from sandbox.shopify.schema import ParsedRequest
 from sandbox.shopify.state import (
     READY,
+    BulkOperation,
     Installation,
     MediaFile,
     Product,
@@ -154,6 +157,12 @@ class Sandbox:
         return next(iter(self.apps.values()))
 
     # --- shops and catalogs --------------------------------------------------------------
+
+    def run_bulk(
+        self, shop: ShopState, op: BulkOperation, parsed: ParsedRequest, scopes: frozenset[str]
+    ) -> None:
+        """Run a scheduled bulk operation now (its query, JSONL and finish webhook)."""
+        run_bulk(self, shop, op, parsed, scopes)
 
     def create_shop(self, shop: str, seed: int = 1, size: int = 20, profile: str = "mixed") -> ShopState:
         """A new shop holding a seeded catalog of ``size`` products."""

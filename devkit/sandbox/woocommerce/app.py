@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import Flask, Response
 
-from sandbox.catalog import build_catalog
 from sandbox.common.faults import FaultInjector
 from sandbox.common.outbox import Outbox
 from sandbox.common.serve import Served, serve
+from sandbox.seeds.catalog import build_catalog
 from sandbox.woocommerce.config import WooSandboxConfig
 from sandbox.woocommerce.errors import WPError, error_response, no_route
 from sandbox.woocommerce.site import Site

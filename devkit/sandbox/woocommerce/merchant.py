@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sandbox import photos
+from sandbox.seeds import photos
 from sandbox.woocommerce.media import check_filetype
 from sandbox.woocommerce.models import Attachment, Product
 from sandbox.woocommerce.site import NewFile, Site

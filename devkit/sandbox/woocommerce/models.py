@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.catalog import SeedImage
+from sandbox.seeds.catalog import SeedImage
 
 
 def now_utc() -> datetime:

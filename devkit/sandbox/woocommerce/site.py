@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sandbox.catalog import SeedImage, SeedProduct
-from sandbox.photos import MIME_TYPES
+from sandbox.seeds.catalog import SeedImage, SeedProduct
+from sandbox.seeds.photos import MIME_TYPES
 from sandbox.woocommerce.config import WooSandboxConfig
 from sandbox.woocommerce.errors import WPError, invalid_id
 from sandbox.woocommerce.media import (

@@ -21,15 +21,13 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable
 
 from redis import Redis
 from redis.exceptions import RedisError
 
 from adapters.shopify.throttle import PROBE_WAIT, CostReport, Reservation
 from connector.errors import TransientError
-from connector.queue import redis_connection
-from connector.settings import Settings
+from connector.port import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -232,25 +230,24 @@ class RedisBucket:
 
 
 class SharedBuckets:
-    """The bucket factory a platform app is given: one :class:`RedisBucket` per shop.
+    """The bucket factory the Shopify app is given: one :class:`RedisBucket` per shop.
 
-    Keys live under the settings' Redis namespace (``<namespace>:throttle:<platform>:<shop>``);
-    the Redis connection is opened on first use.
+    Keys live under the deployment's namespace (``<namespace>:throttle:shopify:<shop>``); the
+    Redis connection is opened on first use.  ``http_timeout`` bounds how long a request may
+    hold points.
     """
 
-    def __init__(
-        self, settings: Settings, platform: str = "shopify", redis: Callable[[], Redis] | None = None
-    ) -> None:
-        self.settings = settings
+    def __init__(self, shared: SharedState, http_timeout: float = 30.0, platform: str = "shopify") -> None:
+        self.shared = shared
+        self.http_timeout = http_timeout
         self.platform = platform
-        self._redis = redis or (lambda: redis_connection(settings))
 
     def key(self, shop: str) -> str:
         """The Redis key of one shop's bucket."""
-        return self.settings.redis_key("throttle", self.platform, shop)
+        return self.shared.key("throttle", self.platform, shop)
 
     def __call__(self, shop: str) -> RedisBucket:
         """The shared bucket of one shop."""
         # a hold must outlive the longest request it covers: the HTTP timeout, twice with a token refresh
-        hold = max(60.0, 2 * self.settings.http_timeout)
-        return RedisBucket(self._redis(), self.key(shop), hold_seconds=hold)
+        hold = max(60.0, 2 * self.http_timeout)
+        return RedisBucket(self.shared.redis(), self.key(shop), hold_seconds=hold)

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from sandbox import photos
-from sandbox.photos import Photo
+from sandbox.seeds import photos
+from sandbox.seeds.photos import Photo
 
 PROFILES = ("demo", "mixed", "clean")
 MIN_SIZE, MAX_SIZE = 5, 10_000

@@ -1,0 +1,36 @@
+"""The imaging library's own errors: it is a library, so it knows nothing of the service's.
+
+Each error says what was wrong (``message``), what the user can do (``hint``) and names the
+reason in a short ``code``.  The service turns them into its own error tree at its boundary
+(``connector.imaging``).
+"""
+
+from __future__ import annotations
+
+
+class ImagingError(Exception):
+    """Base class of every error the imaging library raises on purpose."""
+
+    code = "imaging_error"
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if code:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class BadImageError(ImagingError):
+    """An input image was refused before or while decoding; ``code`` names the reason."""
+
+    code = "bad_image"
+
+
+class ConfigurationError(ImagingError):
+    """A setting, preset, template or model the pipeline was given cannot be used."""
+
+    code = "configuration"
