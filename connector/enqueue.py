@@ -9,6 +9,7 @@ database, not the queue, is the source of truth.  Job ids are idempotency keys: 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,23 @@ def full_job_id(services: Services, job_id: str) -> str:
     return job_key(services.settings.redis_namespace, job_id)
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What to run and under which id: enough to queue a job again from its database row."""
+
+    job_id: str  # the full rq id, inside the namespace
+    func: str  # dotted name of the job function
+    args: list[Any]
+    kind: str
+    run_id: int | None = None
+    image_id: int | None = None
+
+    @classmethod
+    def of(cls, row: Job) -> JobSpec:
+        """The spec a job's row records."""
+        return cls(row.id, row.func or "", list(row.args or []), row.kind, row.run_id, row.image_id)
+
+
 def enqueue(
     services: Services,
     func: str,
@@ -60,51 +78,37 @@ def enqueue(
 
     Returns False when the same job is already live (queued, running or waiting for a retry).
     """
-    return put_on_queue(
-        services,
-        task(func) if "." not in func else func,
-        list(args),
-        full_job_id(services, job_id),
-        kind,
-        run_id,
-        image_id,
-    )
+    name = task(func) if "." not in func else func
+    spec = JobSpec(full_job_id(services, job_id), name, list(args), kind, run_id, image_id)
+    return put_on_queue(services, spec)
 
 
-def put_on_queue(
-    services: Services,
-    func: str,
-    args: list[Any],
-    job_id: str,
-    kind: str,
-    run_id: int | None,
-    image_id: int | None,
-) -> bool:
+def put_on_queue(services: Services, spec: JobSpec) -> bool:
     """Queue a recorded job (also used by the reconciler to queue a lost one again)."""
     queue = services.queue()
     # Workers started together (after a crash) queue the same resumptions at once: one of them
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
-    guard = f"{job_id}:enqueueing"
+    guard = f"{spec.job_id}:enqueueing"
     try:
         if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
             return False
     except RedisError:  # Redis down: the database keeps the job, the reconciler queues it later
-        _record_unless_live(services, job_id, func, args, kind, run_id, image_id)
+        _record(services, spec, unless_live=True)
         raise
     try:
-        if rq_job_live(queue, job_id):
+        if rq_job_live(queue, spec.job_id):
             return False
-        _record(services, job_id, func, args, kind, run_id, image_id)
+        _record(services, spec)
         retries = services.settings.job_retries
         queue.enqueue(
-            func,
-            *args,
-            job_id=job_id,
-            job_timeout=services.settings.timeout_for(kind),
+            spec.func,
+            *spec.args,
+            job_id=spec.job_id,
+            job_timeout=services.settings.timeout_for(spec.kind),
             retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or [10]) if retries else None,
             result_ttl=86400,
             failure_ttl=7 * 86400,
-            description=f"{kind} {tuple(args)}",
+            description=f"{spec.kind} {tuple(spec.args)}",
         )
         return True
     finally:
@@ -123,39 +127,18 @@ def rq_job_live(queue: Queue, job_id: str) -> bool:
     return False
 
 
-def _record_unless_live(
-    services: Services,
-    job_id: str,
-    func: str,
-    args: list[Any],
-    kind: str,
-    run_id: int | None,
-    image_id: int | None,
-) -> None:
+def _record(services: Services, spec: JobSpec, unless_live: bool = False) -> None:
     with services.session() as s:
-        row = s.get(Job, job_id)
-        if row is not None and row.status in JOB_LIVE:
-            return
-    _record(services, job_id, func, args, kind, run_id, image_id)
-
-
-def _record(
-    services: Services,
-    job_id: str,
-    func: str,
-    args: list[Any],
-    kind: str,
-    run_id: int | None,
-    image_id: int | None,
-) -> None:
-    with services.session() as s:
-        row = s.get(Job, job_id)
+        row = s.get(Job, spec.job_id)
         if row is None:
-            row = Job(id=job_id, kind=kind, status=JobStatus.QUEUED.value)
+            row = Job(id=spec.job_id, kind=spec.kind, status=JobStatus.QUEUED.value)
             s.add(row)
+        elif unless_live and row.status in JOB_LIVE:
+            return
         set_state(row, JobStatus.QUEUED, "status")
-        row.kind, row.func, row.args, row.timeout = kind, func, args, services.settings.timeout_for(kind)
-        row.run_id, row.image_id, row.error, row.error_class = run_id, image_id, None, None
+        row.kind, row.func, row.args = spec.kind, spec.func, spec.args
+        row.timeout = services.settings.timeout_for(spec.kind)
+        row.run_id, row.image_id, row.error, row.error_class = spec.run_id, spec.image_id, None, None
         row.attempts, row.retry_at, row.finished_at = 0, None, None
 
 

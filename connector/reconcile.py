@@ -27,7 +27,7 @@ from rq.worker import BaseWorker
 from sqlalchemy import select
 
 from connector.changes import UNFINISHED
-from connector.enqueue import LIVE, enqueue, is_due, put_on_queue
+from connector.enqueue import LIVE, JobSpec, enqueue, is_due, put_on_queue
 from connector.models import (
     Image,
     ImageVersion,
@@ -120,7 +120,7 @@ def _repair_jobs(services: Services, workers: set[str], report: Counter[str]) ->
         if not row.func:
             _fail_job(services, row.id, "lost from the queue and recorded without what to run", report)
             continue
-        if put_on_queue(services, row.func, list(row.args or []), row.id, row.kind, row.run_id, row.image_id):
+        if put_on_queue(services, JobSpec.of(row)):
             report["requeued_after_dead_worker" if died else "requeued_lost"] += 1
 
 

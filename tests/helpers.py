@@ -98,3 +98,19 @@ def eventually(check: Callable[[], bool], timeout: float = 120.0) -> bool:
             return True
         time.sleep(0.25)
     return False
+
+
+def queue_publish(services: Services, version_id: int, image_id: int, run_id: int | None = None) -> None:
+    """Queue the publication of a version as processing does (job id ``publish-v<id>``)."""
+    from connector.enqueue import enqueue
+
+    enqueue(
+        services,
+        "publish_version_job",
+        version_id,
+        run_id,
+        job_id=f"publish-v{version_id}",
+        kind="publish",
+        run_id=run_id,
+        image_id=image_id,
+    )

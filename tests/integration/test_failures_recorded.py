@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from connector import actions
 from connector.cli import main
-from connector.enqueue import enqueue
 from connector.models import Image, Job, Operation, Run
 from connector.operations import STEPS
 from connector.runs import start_run
@@ -24,7 +23,7 @@ from connector.settings import PROJECT_ROOT
 from connector.states import ImageStatus, JobStatus, OperationState, RunStatus
 from connector.stores import save_install
 from connector.sync import sync_store
-from tests.helpers import approved_result, drain, png
+from tests.helpers import approved_result, drain, png, queue_publish
 
 pytestmark = pytest.mark.integration
 PHOTO = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples" / "car-1.jpg"
@@ -92,16 +91,7 @@ def test_publish_step_failure_is_undone_and_recorded(sqlite_services: Services, 
     run_id = start_run(services, store_id, "publish")
     version_id = approved_result(services, image_id, png((250, 250, 250)), run_id)
     services.settings = services.settings.with_(fail_at=step)
-    enqueue(
-        services,
-        "publish_version_job",
-        version_id,
-        run_id,
-        job_id=f"publish-v{version_id}",
-        kind="publish",
-        run_id=run_id,
-        image_id=image_id,
-    )
+    queue_publish(services, version_id, image_id, run_id)
     drain(services)
     assert product.media == [original]  # the original stays in its slot
     with services.session() as s:

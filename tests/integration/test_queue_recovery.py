@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from connector import actions
 from connector.cli import main
-from connector.enqueue import enqueue
 from connector.errors import ConflictError
 from connector.models import Image, ImageVersion, Job, Operation, Run, WebhookEventRecord
 from connector.publish import publish_version
@@ -28,7 +27,7 @@ from connector.services import Services
 from connector.states import ImageStatus, JobStatus, RunStatus, VersionState, WebhookState
 from connector.stores import save_install
 from connector.sync import sync_store
-from tests.helpers import another_result, approved_result, drain, png
+from tests.helpers import another_result, approved_result, drain, png, queue_publish
 
 pytestmark = pytest.mark.integration
 
@@ -49,19 +48,6 @@ def _image_ids(services: Services, store_id: int) -> list[int]:
         return list(s.scalars(select(Image.id).where(Image.store_id == store_id).order_by(Image.id)))
 
 
-def _queue_publish(services: Services, version_id: int, image_id: int, run_id: int | None) -> None:
-    enqueue(
-        services,
-        "publish_version_job",
-        version_id,
-        run_id,
-        job_id=f"publish-v{version_id}",
-        kind="publish",
-        run_id=run_id,
-        image_id=image_id,
-    )
-
-
 @pytest.mark.slow
 def test_redis_emptied_mid_run_then_reconcile_publishes_each_image_once(sqlite_services: Services) -> None:
     services = sqlite_services
@@ -71,7 +57,7 @@ def test_redis_emptied_mid_run_then_reconcile_publishes_each_image_once(sqlite_s
     run_id = start_run(services, store_id, "publish")
     for n, image_id in enumerate(images):
         version_id = approved_result(services, image_id, png((255, 255, n), (48, 40)), run_id)
-        _queue_publish(services, version_id, image_id, run_id)
+        queue_publish(services, version_id, image_id, run_id)
     SimpleWorker([services.queue()], connection=services.redis).work(burst=True, max_jobs=40)
     services.redis.flushall()  # Redis restarted empty: 60 jobs gone from the queue
     assert services.queue().count == 0
@@ -153,7 +139,7 @@ def test_late_publish_of_an_older_decision_is_superseded(sqlite_services: Servic
     older = approved_result(services, image_id, png((250, 250, 250)))
     newer = another_result(services, image_id, png((240, 240, 240)))
     actions.approve(services, newer)  # the operator's newest decision
-    _queue_publish(services, older, image_id, None)  # a job for the older one, running late
+    queue_publish(services, older, image_id, None)  # a job for the older one, running late
     drain(services)
     with services.session() as s:
         states = {v.id: v.state for v in s.scalars(select(ImageVersion).where(ImageVersion.kind == "result"))}
