@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: demo test install model env browser lint unit model-tests integration e2e browser-tests bench clean
+.PHONY: demo test install model env browser lint unit model-tests integration e2e browser-tests security bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,8 @@ e2e: model
 	$(BIN)/pytest -m e2e
 browser-tests: model browser
 	$(BIN)/pytest -m browser
+security: model
+	$(BIN)/pytest -m security
 
 lint: install
 	$(BIN)/ruff check .

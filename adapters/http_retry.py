@@ -15,7 +15,8 @@ from typing import TypeVar
 
 import requests
 
-from connector.errors import ConnectorError, TransientError
+from connector.errors import ConnectorError, RateLimited, TransientError
+from connector.port import platform_events
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     rng: Callable[[], float] = field(default=random.random)
     max_wait: float | None = None
+    platform: str = ""  # the label retries and throttles are reported under (connector.port.platform_events)
 
     def backoff(self, attempt: int) -> float:
         """Exponential delay for a zero-based attempt, with jitter in [50 %, 100 %]."""
@@ -54,13 +56,20 @@ class RetryPolicy:
             except TransientError as exc:
                 if attempt >= self.attempts - 1:
                     raise
-                wait = exc.retry_after if exc.retry_after is not None else self.backoff(attempt)
-                self.sleep(min(wait, longest))
+                wait = min(exc.retry_after if exc.retry_after is not None else self.backoff(attempt), longest)
+                _report_retry(self.platform, exc, wait)
+                self.sleep(wait)
                 if before_retry is not None:
                     found = before_retry()
                     if found is not None:
                         return found
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _report_retry(platform: str, exc: TransientError, wait: float) -> None:
+    platform_events.retry(platform, exc.code)
+    if isinstance(exc, RateLimited):
+        platform_events.throttle(platform, wait)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -79,13 +88,22 @@ def transport_error(exc: requests.RequestException, what: str, hint: str) -> Tra
 
 
 def checked(
-    call: Callable[[], requests.Response], what: str, error_for: ErrorMapper, unsteady_hint: str
+    call: Callable[[], requests.Response],
+    what: str,
+    error_for: ErrorMapper,
+    unsteady_hint: str,
+    platform: str = "",
 ) -> requests.Response:
-    """Run one request; network failures and non-2xx answers (per ``error_for``) raise connector errors."""
+    """Run one request; network failures and non-2xx answers (per ``error_for``) raise connector errors.
+
+    Each request is reported to :data:`connector.port.platform_events` under ``platform``.
+    """
     try:
         response = call()
     except requests.RequestException as exc:
+        platform_events.call(platform, None)
         raise transport_error(exc, what, unsteady_hint) from exc
+    platform_events.call(platform, response.status_code)
     error = error_for(response, what)
     if error is not None:
         raise error

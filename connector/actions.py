@@ -162,6 +162,19 @@ def rollback(
     return new_run, len(targets)
 
 
+def release_waiting(services: Services, store_id: int) -> int:
+    """Queue the publication of every result that waited for a plan (once one is active); how many.
+
+    Each is approved again in the name of whoever approved it first.
+    """
+    from connector.billing import take_waiting
+
+    waiting = take_waiting(services, store_id)
+    for version_id, actor in waiting:
+        approve(services, version_id, actor=actor)
+    return len(waiting)
+
+
 def product_by_platform_id(services: Services, store_id: int, platform_id: str) -> int:
     """The product row id for a store's platform product id."""
     with services.session() as s:

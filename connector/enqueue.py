@@ -109,6 +109,7 @@ def put_on_queue(services: Services, spec: JobSpec) -> bool:
             result_ttl=86400,
             failure_ttl=7 * 86400,
             description=f"{spec.kind} {tuple(spec.args)}",
+            meta={"kind": spec.kind, "run": spec.run_id, "image": spec.image_id},  # log context, metrics
         )
         return True
     finally:

@@ -91,3 +91,10 @@ class ConflictError(ConnectorError):
     """Someone else is working on the same product, or the store changed under us (drift)."""
 
     code = "conflict"
+
+
+class OutboundRefused(ConnectorError):
+    """A request to a store was refused by the outbound guard (not https, not a public address,
+    a redirect to another host): nothing was sent."""
+
+    code = "outbound_refused"

@@ -39,6 +39,13 @@ def preset_settings(preset: str, **overrides: Any) -> PipelineSettings:
         return PipelineSettings.from_preset(preset, **overrides)
 
 
+def preset_names() -> list[str]:
+    """The names of the library's presets."""
+    from jobs.imaging.settings import PRESETS
+
+    return sorted(PRESETS)
+
+
 def cutter_for(model: str, providers: Sequence[str], alpha_matting: bool = False) -> Cutter:
     """The process's cached cutter for ``model`` on ``providers``."""
     from jobs.imaging import get_cutter

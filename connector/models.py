@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -182,6 +183,7 @@ class ImageVersion(Base):
     # when it became the image's newest decision (approved, or a rollback asked for): a job for an
     # older decision that runs late changes nothing
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    compute_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # pipeline time (cost)
 
     image: Mapped[Image] = relationship(back_populates="versions")
 

@@ -69,7 +69,12 @@ def load_factory(target: str) -> PlatformFactory:
 def build_platforms(settings: Settings) -> dict[str, PlatformApp]:
     """Every platform the settings name, built with the deployment's configuration and shared state."""
     context = PlatformContext(
-        env=settings.env, http_timeout=settings.http_timeout, shared=DeploymentState(settings)
+        env=settings.env,
+        http_timeout=settings.http_timeout,
+        shared=DeploymentState(settings),
+        # every request to a store goes through this guard (https only in production)
+        outbound_allow_hosts=settings.outbound_allow_hosts,
+        https_only=settings.production,
     )
     platforms: dict[str, PlatformApp] = {}
     for name, target in parse_platforms(settings.platforms).items():

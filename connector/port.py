@@ -216,6 +216,11 @@ class PlatformContext:
     env: Mapping[str, str] = field(repr=False)
     http_timeout: float = 30.0
     shared: SharedState | None = None
+    #: Where requests to stores may go (adapters/outbound.py): ``host`` or ``host:port`` entries the
+    #: operator allows over http and on private addresses (OUTBOUND_ALLOW_HOSTS), and whether every
+    #: other host must be https (production).
+    outbound_allow_hosts: str = ""
+    https_only: bool = True
 
 
 #: A platform's factory, named in the service's ``PLATFORMS`` setting as ``module:attribute``.
@@ -228,6 +233,11 @@ class PlatformApp(Protocol):
     name: ClassVar[str]
     #: Longest image side the store serves unchanged (None: no limit the connector must respect).
     max_image_side: ClassVar[int | None]
+
+    def normalize_shop(self, shop: str) -> str:
+        """The store's name as the platform knows it (what an install records and its callback must
+        name exactly); AuthError when it is not one the connector may install into."""
+        ...
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """Where to send the merchant to grant access."""
@@ -286,3 +296,180 @@ class FollowUpConsent(Protocol):
 def followup_consent(app: PlatformApp) -> FollowUpConsent | None:
     """The app's second consent step, or None when its install is complete after the handshake."""
     return app if isinstance(app, FollowUpConsent) else None
+
+
+class PlatformObserver(Protocol):
+    """Told about an adapter's traffic with its platform (metrics, logs).  Must be fast."""
+
+    def on_call(self, platform: str, status: int | None) -> None:
+        """One HTTP request answered with ``status`` (None: the network failed)."""
+        ...
+
+    def on_retry(self, platform: str, error: str) -> None:
+        """A transient failure is about to be retried."""
+        ...
+
+    def on_throttle(self, platform: str, seconds: float) -> None:
+        """The platform's rate limit makes a call wait ``seconds``."""
+        ...
+
+
+class PlatformEvents:
+    """Where adapters report their traffic; the core subscribes observers to it.
+
+    Reporting never breaks a call: an observer that raises is ignored.
+    """
+
+    def __init__(self) -> None:
+        self._observers: list[PlatformObserver] = []
+
+    def subscribe(self, observer: PlatformObserver) -> None:
+        """Add an observer (once)."""
+        if observer not in self._observers:
+            self._observers.append(observer)
+
+    def unsubscribe(self, observer: PlatformObserver) -> None:
+        """Remove an observer (no-op when absent)."""
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def _each(self, notify: Callable[[PlatformObserver], None]) -> None:
+        for observer in list(self._observers):
+            try:
+                notify(observer)
+            except Exception:
+                continue
+
+    def call(self, platform: str, status: int | None) -> None:
+        """Report one request and its HTTP status (None: network failure)."""
+        self._each(lambda o: o.on_call(platform, status))
+
+    def retry(self, platform: str, error: str) -> None:
+        """Report a retry of a transient failure."""
+        self._each(lambda o: o.on_retry(platform, error))
+
+    def throttle(self, platform: str, seconds: float) -> None:
+        """Report a wait imposed by the platform's rate limit."""
+        self._each(lambda o: o.on_throttle(platform, seconds))
+
+
+#: The process's platform traffic reports (adapters report, connector.metrics listens).
+platform_events = PlatformEvents()
+
+
+# ------------------------------------------------------------------ embedded pages and billing
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """A verified session token of a page embedded in the platform's admin: whose request it is."""
+
+    shop: str  # the store's domain as stored in ``stores.domain``
+    user: str  # the admin user the token was issued to
+    session: str  # the admin session id
+    token_id: str  # the token's own id (jti)
+    expires_at: float  # epoch seconds
+
+
+@dataclass(frozen=True)
+class EmbeddedFrame:
+    """What an embedded page loads first so the admin can host it: scripts and meta tags, in order."""
+
+    meta: Mapping[str, str]
+    scripts: tuple[str, ...]
+
+
+@runtime_checkable
+class EmbeddedApp(Protocol):
+    """Optional part of a :class:`PlatformApp`: pages that live inside the platform's admin.
+
+    Every request of such a page carries a short-lived session token (``Authorization: Bearer``);
+    the first load carries one in its launch parameters.  A store not installed yet is installed
+    by trading that token for offline credentials (managed install).
+    """
+
+    def embedded_frame(self) -> EmbeddedFrame:
+        """The scripts and meta tags the admin requires in an embedded page's head."""
+        ...
+
+    def frame_ancestors(self, shop: str) -> tuple[str, ...]:
+        """The origins allowed to frame the store's embedded pages (Content-Security-Policy)."""
+        ...
+
+    def verify_launch(self, params: Mapping[str, str]) -> SessionIdentity:
+        """Check an embedded page's launch parameters and their session token; AuthError when not valid."""
+        ...
+
+    def verify_session_token(self, authorization: str | None) -> SessionIdentity:
+        """Check an ``Authorization`` header's session token (signature, audience, shop, expiry)."""
+        ...
+
+    def launch_token(self, params: Mapping[str, str]) -> str:
+        """The session token inside verified launch parameters."""
+        ...
+
+    def install_from_session(self, shop: str, session_token: str) -> InstallResult:
+        """Trade a verified session token for the store's offline credentials (token exchange)."""
+        ...
+
+    def admin_app_url(self, shop: str) -> str:
+        """Where the merchant opens this app in their admin (return address after a charge approval)."""
+        ...
+
+
+@dataclass(frozen=True)
+class BillingPlan:
+    """A plan charged per processed image: a usage line capped per month.  Amounts are decimal strings."""
+
+    name: str
+    price_per_image: str
+    capped_amount: str
+    currency: str
+    test: bool  # a test charge: approved like a real one, never billed
+
+    @property
+    def terms(self) -> str:
+        """The usage terms the merchant reads on the confirmation page."""
+        price = f"{self.price_per_image} {self.currency}"
+        return f"{price} per published image, at most {self.capped_amount} {self.currency} a month"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A store's subscription to a plan, as the platform reports it."""
+
+    id: str
+    name: str
+    status: str  # ACTIVE, PENDING, DECLINED, CANCELLED, EXPIRED, FROZEN
+    usage_line_id: str | None
+    capped_amount: str | None = None
+    balance_used: str | None = None
+    test: bool = False
+
+
+@runtime_checkable
+class BillingClient(Protocol):
+    """Charging one store through its platform's billing."""
+
+    def subscribe(self, plan: BillingPlan, return_url: str) -> tuple[str, str]:
+        """Create a pending subscription; its id and the URL where the merchant approves it."""
+        ...
+
+    def active_subscriptions(self) -> list[Subscription]:
+        """The store's subscriptions to this app that are active now."""
+        ...
+
+    def charge(self, line_id: str, amount: str, currency: str, description: str, key: str) -> str:
+        """One usage record on the usage line; ``key`` makes a repeated call charge once.  Its id."""
+        ...
+
+
+@runtime_checkable
+class BillingApp(Protocol):
+    """Optional part of a :class:`PlatformApp`: a platform that bills the merchant for the app."""
+
+    def billing(
+        self, shop: str, credentials: Mapping[str, Any], on_credentials: CredentialsSaver | None = None
+    ) -> BillingClient:
+        """A billing client for one installed store."""
+        ...

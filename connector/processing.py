@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector import metrics
 from connector.blobs import sha256
 from connector.enqueue import enqueue
 from connector.errors import BadImageError, ConnectorError, TransientError
@@ -149,6 +150,7 @@ def _record_result(
         scores={k: float(v) for k, v in outcome.scores.items()},
         reasons=list(outcome.reasons),
         why=f"pipeline {settings.preset} verdict {outcome.verdict}",
+        compute_seconds=outcome.seconds,
     )
     session.add(version)
     session.flush()
@@ -287,6 +289,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
     try:
         cutter = cutter_for(settings.model, services.settings.onnx_providers, settings.alpha_matting)
         outcome = run_workflow(data, settings, _FaultPointCutter(cutter, services.settings))
+        metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:
         with services.session() as s:
             image = s.get(Image, image_id)

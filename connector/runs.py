@@ -14,6 +14,7 @@ from rq.job import Job as RqJob
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.costs import run_costs
 from connector.models import Image, ImageVersion, Job, Operation, Run, utcnow
 from connector.services import Services
 from connector.states import JOB_LIVE, RUN_FINAL, ImageStatus, JobStatus, RunStatus, set_state
@@ -98,6 +99,7 @@ def run_summary(services: Services, run_id: int) -> dict[str, Any]:
             "images": dict(images),
             "operations": dict(ops),
             "failures": failures,
+            "cost": run_costs(s, services.settings, run_id).to_dict(),
         }
 
 

@@ -6,11 +6,14 @@ for configuration.  Every variable is documented with its default in ``.env.exam
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -67,6 +70,12 @@ class Settings:
     job_retries: int
     lock_ttl: int
     platforms: str  # name=module:factory pairs of the platforms this deployment speaks (connector.platforms)
+    billing_plan_name: str
+    billing_price_per_image: str  # decimal, in billing_currency, charged per published image
+    billing_capped_amount: str  # the usage line's monthly cap
+    billing_currency: str
+    billing_free_images: int  # images a shop without a plan may publish per calendar month
+    billing_test: bool  # test charges (development stores, sandboxes): nothing is really billed
     http_timeout: float
     log_level: str
     dashboard_password: str
@@ -75,6 +84,20 @@ class Settings:
     job_timeouts: tuple[tuple[str, int], ...] = ()  # per job kind, overriding job_timeout
     schema_wait: int = 60  # seconds web and workers wait for `connector migrate`
     reconcile_interval: int = 300  # seconds between a worker's reconciliations
+    environment: str = "development"  # production | development (see connector/safety.py)
+    outbound_allow_hosts: str = ""  # host or host:port reachable over http and on private addresses
+    dashboard_local_only: bool = False  # explicit: no DASHBOARD_PASSWORD, loopback clients only
+    trusted_proxy_hops: int = 0  # reverse proxies in front of the web app whose X-Forwarded-* count
+    shop_redact_grace: int = 48 * 3600  # seconds after an uninstall before shop/redact may erase
+    # monitoring (connector/metrics.py, connector/logs.py, connector/costs.py)
+    log_format: str = "text"  # text (readable) | json (one object a line)
+    metrics_dir: Path = Path("var/metrics")  # PROMETHEUS_MULTIPROC_DIR: shared by every process of a host
+    compute_price_per_hour: float = 0.05  # price of one CPU- (or GPU-) hour the pipeline runs on
+    compute_unit: str = "CPU"  # what that price buys: CPU or GPU
+    paid_service_price_per_image: float = 0.20  # a paid background-removal service, for comparison
+    retouch_minutes_per_photo: float = 5.0  # a person retouching one photo by hand, for comparison
+    retouch_hourly_rate: float = 25.0  # what that person's hour costs
+    cost_currency: str = "USD"
     #: the whole configuration, from which each platform reads its own variables (SHOPIFY_*, WOO_*)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -113,6 +136,12 @@ class Settings:
             job_retries=int(e.get("JOB_RETRIES", "3")),
             lock_ttl=int(e.get("LOCK_TTL", "300")),
             platforms=e.get("PLATFORMS") or DEFAULT_PLATFORMS,
+            billing_plan_name=e.get("BILLING_PLAN_NAME", "Per processed image"),
+            billing_price_per_image=e.get("BILLING_PRICE_PER_IMAGE", "0.05"),
+            billing_capped_amount=e.get("BILLING_CAPPED_AMOUNT", "100.00"),
+            billing_currency=e.get("BILLING_CURRENCY", "USD"),
+            billing_free_images=int(e.get("BILLING_FREE_IMAGES", "25")),
+            billing_test=_bool(e.get("BILLING_TEST", "true")),
             http_timeout=float(e.get("HTTP_TIMEOUT", "30")),
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
@@ -121,12 +150,23 @@ class Settings:
             job_timeouts=_kind_seconds(e.get("JOB_TIMEOUTS", DEFAULT_JOB_TIMEOUTS)),
             schema_wait=int(e.get("SCHEMA_WAIT", "60")),
             reconcile_interval=int(e.get("RECONCILE_INTERVAL", "300")),
+            environment=_environment(e),
+            outbound_allow_hosts=e.get("OUTBOUND_ALLOW_HOSTS", ""),
+            dashboard_local_only=_bool(e.get("DASHBOARD_LOCAL_ONLY", "")),
+            trusted_proxy_hops=int(e.get("TRUSTED_PROXY_HOPS", "0") or 0),
+            shop_redact_grace=int(e.get("SHOP_REDACT_GRACE_SECONDS", str(48 * 3600))),
+            **_monitoring_settings(e, var_dir),
             env=dict(e),
         )
 
     def timeout_for(self, kind: str) -> int:
         """Seconds a job of this kind may run (``JOB_TIMEOUTS``, else ``JOB_TIMEOUT``)."""
         return dict(self.job_timeouts).get(kind, self.job_timeout)
+
+    @property
+    def production(self) -> bool:
+        """Whether this is a production deployment (strict checks, https only to stores)."""
+        return self.environment == "production"
 
     @property
     def rq_queue(self) -> str:
@@ -152,6 +192,52 @@ class Settings:
                 "ENCRYPTION_KEY is not set",
                 hint="run `make env` to generate one; keep it safe, it encrypts tokens",
             )
+
+
+def _environment(e: Mapping[str, str]) -> str:
+    """``CONNECTOR_ENV`` when given; else production unless PUBLIC_URL is on this machine."""
+    explicit = e.get("CONNECTOR_ENV", "").strip().lower()
+    if explicit in {"production", "development"}:
+        return explicit
+    if explicit:
+        raise ConfigurationError(
+            f"CONNECTOR_ENV={explicit!r} is not an environment", hint="use 'production' or 'development'"
+        )
+    host = (urlsplit(e.get("PUBLIC_URL", "http://127.0.0.1:8000")).hostname or "").lower()
+    try:
+        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    return "development" if local else "production"
+
+
+def _monitoring_settings(e: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    log_format = e.get("LOG_FORMAT", "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigurationError(
+            f"LOG_FORMAT={log_format!r} is not a log format", hint="use 'text' (readable) or 'json'"
+        )
+    unit = e.get("COMPUTE_UNIT", "CPU").strip().upper()
+    if unit not in {"CPU", "GPU"}:
+        raise ConfigurationError(f"COMPUTE_UNIT={unit!r} is not CPU or GPU", hint="use CPU or GPU")
+    try:
+        prices = {
+            "compute_price_per_hour": float(e.get("COMPUTE_PRICE_PER_HOUR", "0.05")),
+            "paid_service_price_per_image": float(e.get("PAID_SERVICE_PRICE_PER_IMAGE", "0.20")),
+            "retouch_minutes_per_photo": float(e.get("RETOUCH_MINUTES_PER_PHOTO", "5")),
+            "retouch_hourly_rate": float(e.get("RETOUCH_HOURLY_RATE", "25")),
+        }
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"a cost setting is not a number: {exc}", hint="write prices and minutes as plain numbers"
+        ) from None
+    return {
+        "log_format": log_format,
+        "metrics_dir": Path(e.get("PROMETHEUS_MULTIPROC_DIR") or var_dir / "metrics").resolve(),
+        "compute_unit": unit,
+        "cost_currency": e.get("COST_CURRENCY", "USD"),
+        **prices,
+    }
 
 
 def load_env_file(path: Path | None = None) -> None:

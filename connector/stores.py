@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.crypto import decrypt_json, encrypt_json
 from connector.errors import AuthError, NotFound, TransientError
+from connector.logs import redact_values
 from connector.models import Store, StoreMode, utcnow
 from connector.port import StoreClient
 from connector.services import Services
@@ -34,6 +35,7 @@ def save_install(
     services: Services, platform: str, domain: str, credentials: Mapping[str, Any], mode: str | None = None
 ) -> int:
     """Create or re-activate a store after an install handshake; returns its id."""
+    redact_values(credentials.values())
     with services.session() as s:
         store = find_store(s, platform, domain)
         if store is None:
@@ -59,6 +61,7 @@ def save_install(
 
 def add_credentials(services: Services, store_id: int, extra: Mapping[str, Any]) -> None:
     """Merge more credentials into a store's (e.g. a WordPress Application Password for media uploads)."""
+    redact_values(extra.values())
     with services.session() as s:
         store = get_store(s, store_id)
         merged = {**credentials_of(services, store), **extra}
@@ -66,8 +69,10 @@ def add_credentials(services: Services, store_id: int, extra: Mapping[str, Any])
 
 
 def credentials_of(services: Services, store: Store) -> dict[str, Any]:
-    """The decrypted credentials of a store."""
-    return decrypt_json(services.settings.encryption_key, store.credentials_encrypted)
+    """The decrypted credentials of a store (their values are kept out of every log line)."""
+    credentials = decrypt_json(services.settings.encryption_key, store.credentials_encrypted)
+    redact_values(credentials.values())
+    return credentials
 
 
 def _uninstalled(domain: str) -> AuthError:
@@ -104,6 +109,7 @@ class StoredCredentials:
 
     def __call__(self, credentials: Mapping[str, Any]) -> None:
         """Persist rotated credentials, unless the store was uninstalled meanwhile."""
+        redact_values(credentials.values())
         key = self.services.settings.encryption_key
         with self.services.session() as s:
             store = get_store(s, self.store_id)

@@ -14,16 +14,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from connector.confirmations import Unconfirmed, confirm_uninstall, redact_when_due
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord, utcnow
+from connector.models import WebhookEventRecord, utcnow
 from connector.port import WebhookEvent, WebhookTopic
 from connector.services import Services
 from connector.states import WebhookState, set_state
-from connector.stores import credentials_of, find_store, mark_uninstalled
+from connector.stores import credentials_of, find_store
 from connector.sync import mark_product_deleted, store_accepts_work
 
 log = logging.getLogger(__name__)
@@ -111,56 +112,15 @@ def _act_and_mark(services: Services, event: WebhookEvent, row_id: int) -> Webho
         return WebhookAnswer(200, "unknown shop: nothing held")
     try:
         outcome = _act(services, event, target)
+    except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
+        _set_outcome(services, row_id, WebhookState.FAILED, "not confirmed yet")
+        return WebhookAnswer(503, f"not confirmed yet: {exc}")
     except Exception as exc:  # Redis down, a database error: the platform retries, so does the reconciler
         log.exception("acting on webhook %s failed", event.event_id)
         _set_outcome(services, row_id, WebhookState.FAILED, f"failed: {type(exc).__name__}")
         return WebhookAnswer(503, f"not handled yet ({type(exc).__name__}); retry later")
     _set_outcome(services, row_id, WebhookState.DONE, outcome)
     return WebhookAnswer(200, outcome)
-
-
-def erase_store(services: Services, store_id: int) -> None:
-    """shop/redact: delete everything held about a shop.
-
-    Its rows go now (products, images, versions, operations and runs cascade; its webhook
-    records and job records are deleted with them); its photos' bytes are deleted by a queued
-    job, so the platform gets its answer within seconds.
-    """
-    with services.session() as s:
-        store = s.get(Store, store_id)
-        if store is None:
-            return
-        digests = set(
-            s.scalars(
-                select(ImageVersion.blob_hash)
-                .join(Image, Image.id == ImageVersion.image_id)
-                .where(Image.store_id == store_id)
-            )
-        )
-        product_syncs = job_key(services.settings.redis_namespace, job_key("sync-product", store_id)) + "-"
-        s.execute(
-            delete(Job).where(
-                or_(
-                    Job.run_id.in_(select(Run.id).where(Run.store_id == store_id)),
-                    Job.image_id.in_(select(Image.id).where(Image.store_id == store_id)),
-                    Job.id.startswith(product_syncs, autoescape=True),
-                )
-            )
-        )
-        s.execute(
-            delete(WebhookEventRecord).where(
-                WebhookEventRecord.platform == store.platform, WebhookEventRecord.shop == store.domain
-            )
-        )
-        s.execute(delete(Store).where(Store.id == store_id))
-    if digests:
-        enqueue(
-            services,
-            "erase_blobs_job",
-            sorted(digests),
-            job_id=job_key("erase-blobs", store_id),
-            kind="erase",
-        )
 
 
 @dataclass(frozen=True)
@@ -198,12 +158,10 @@ def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
         with services.session() as s:
             mark_product_deleted(s, store_id, event.product_id)
         return "product marked deleted"
-    if topic == WebhookTopic.APP_UNINSTALLED:
-        mark_uninstalled(services, store_id)
-        return "uninstalled: work stopped, history kept"
-    if topic == WebhookTopic.SHOP_REDACT:
-        erase_store(services, store_id)
-        return "shop data erased"
+    if topic == WebhookTopic.APP_UNINSTALLED:  # only when the platform confirms (connector/confirmations.py)
+        return confirm_uninstall(services, store_id)
+    if topic == WebhookTopic.SHOP_REDACT:  # only after the uninstall's grace period
+        return redact_when_due(services, store_id)
     if topic in (WebhookTopic.CUSTOMER_DATA_REQUEST, WebhookTopic.CUSTOMER_REDACT):
         return "no customer data held"
     return "ignored"

@@ -1,124 +1,100 @@
-"""``connector worker``: an rq worker that waits for the schema, reconciles, and rides out Redis outages.
+"""rq workers that are watched: each job runs inside its log context and is measured.
 
-The worker runs jobs in its own process by default, so the model session is loaded once and kept
-— also across a Redis outage: when Redis goes away the worker logs it, waits with back-off and
-reconnects instead of exiting.  It runs the reconciler at start and every ``RECONCILE_INTERVAL``
-seconds (one worker at a time per deployment).
+Every line a job logs carries its store, run, job and image (from the job's database mirror); when
+it ends, its kind, outcome and duration go to :mod:`connector.metrics`, and the worker's peak memory
+to Redis for the scrape.  The same for the in-process worker and the forking one (the work happens
+in the work horse, which writes its own metrics files).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import time
-from types import FrameType
+from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
-from rq.exceptions import StopRequested
 
-from connector.errors import ConfigurationError
-from connector.reconcile import reconcile
-from connector.services import Services
+from connector import metrics
+from connector.logs import log_context
+from connector.models import Image, Job, Run
+from connector.services import get_services
 
 log = logging.getLogger(__name__)
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
-MAX_BACKOFF = 30.0
+
+#: Jobs whose first argument is the store's id.
+_STORE_FIRST = ("sync_store_job", "sync_product_job")
 
 
-def wait_for_schema(services: Services, timeout: float) -> None:
-    """Wait up to ``timeout`` seconds for `connector migrate` (web and workers start alongside it)."""
-    deadline, said = time.monotonic() + timeout, False
-    while True:
+def job_context(job: Any) -> dict[str, Any]:
+    """``store``, ``run``, ``job``, ``image`` and ``kind`` of an rq job.
+
+    Kind, run and image travel with the job (its ``meta``, set when it is queued); the store is
+    looked up from the image or run (or is a sync job's first argument).
+    """
+    meta = job.meta or {}
+    kind = meta.get("kind") or (job.func_name or "").rsplit(".", 1)[-1]
+    run_id, image_id = meta.get("run"), meta.get("image")
+    store: Any = None
+    with get_services().session() as s:
+        image = s.get(Image, image_id) if image_id else None
+        run = s.get(Run, run_id) if run_id else None
+        store = image.store_id if image else run.store_id if run else None
+    if store is None and str(job.func_name).endswith(_STORE_FIRST):
+        store = job.args[0] if job.args else None
+    return {"kind": kind, "store": store, "run": run_id, "job": job.id, "image": image_id}
+
+
+def job_outcome(job_id: str, succeeded: bool) -> str:
+    """How a job ended, as its database mirror says (done, failed, retrying), else from rq."""
+    with get_services().session() as s:
+        row = s.get(Job, job_id)
+        status = row.status if row is not None else None
+    if status in ("done", "failed", "retrying", "superseded", "cancelled"):
+        return status
+    return "done" if succeeded else "crashed"
+
+
+class _Watched:
+    """Mixin: log context, metrics and memory around each job."""
+
+    name: str
+
+    def perform_job(self, job: Any, queue: Any, *args: Any) -> bool:
         try:
-            services.require_schema()
-            return
-        except ConfigurationError:
-            if time.monotonic() >= deadline:
-                raise
-            if not said:
-                log.warning("waiting for the database schema: run `connector migrate`")
-                said = True
-            time.sleep(0.5)
+            context = job_context(job)
+        except Exception as exc:  # the database being down must not stop rq from failing the job properly
+            context = {"job": job.id, "kind": "unknown"}
+            log.warning("could not read job %s's context: %s", job.id, type(exc).__name__)
+        kind = context.pop("kind")
+        started = time.monotonic()
+        with log_context(**context):
+            log.info("job %s started", kind)
+            succeeded = super().perform_job(job, queue, *args)  # type: ignore[misc]
+            seconds = time.monotonic() - started
+            try:
+                outcome = job_outcome(job.id, succeeded)
+            except Exception:
+                outcome = "done" if succeeded else "crashed"
+            metrics.job_finished(kind, outcome, seconds)
+            log.info("job %s %s in %.2f s", kind, outcome, seconds)
+            self._report_memory()
+        return bool(succeeded)
 
+    def register_birth(self, *args: Any, **kwargs: Any) -> None:
+        super().register_birth(*args, **kwargs)  # type: ignore[misc]
+        self._report_memory()  # a worker's memory shows from its start, not only after its first job
 
-def reconcile_now(services: Services, actor: str, every: float = 0) -> dict | None:
-    """Run the reconciler unless another worker did within ``every`` seconds; its report."""
-    if every:
-        key = services.settings.redis_key("reconcile", "recent")
-        if not services.redis.set(key, actor, nx=True, ex=max(int(every), 1)):
-            return None
-    try:
-        return reconcile(services, actor=actor)
-    except REDIS_DOWN as exc:
-        log.warning("reconcile skipped: Redis is unreachable (%s)", exc)
-    except Exception:
-        log.exception("reconcile failed")
-    return None
-
-
-def _worker_class(services: Services, fork: bool) -> type[Worker]:
-    base: type[Worker] = Worker if fork else SimpleWorker  # type: ignore[assignment]
-    interval = services.settings.reconcile_interval
-
-    class ConnectorWorker(base):  # type: ignore[valid-type,misc]
-        """rq's worker, reconciling the database with the queue during its maintenance."""
-
-        def run_maintenance_tasks(self) -> None:
-            super().run_maintenance_tasks()
-            reconcile_now(services, f"worker {self.name}", every=interval)
-
-    return ConnectorWorker
-
-
-class _Stop(Exception):
-    """SIGTERM or SIGINT while the worker waits to reconnect."""
-
-
-def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
-    raise _Stop
-
-
-def _stopping(worker: Worker | None) -> bool:
-    return worker is not None and (worker._stop_requested or worker._shutdown_requested_date is not None)
-
-
-def _pause(seconds: float) -> bool:
-    """Sleep between reconnects; False when asked to stop meanwhile."""
-    signal.signal(signal.SIGTERM, _raise_stop)  # rq's handlers belong to the worker that just ended
-    signal.signal(signal.SIGINT, _raise_stop)
-    try:
-        time.sleep(seconds)
-    except _Stop:
-        return False
-    return True
-
-
-def run_worker(services: Services, *, burst: bool = False, fork: bool = False) -> None:
-    """Work the queue until stopped (or, with ``burst``, until it is empty)."""
-    wait_for_schema(services, services.settings.schema_wait)
-    reconcile_now(services, "worker start")
-    worker_class, pause = _worker_class(services, fork), 1.0
-    while True:
-        worker: Worker | None = None
+    def _report_memory(self) -> None:
+        services = get_services()
         try:
-            worker = worker_class(
-                [services.queue()],
-                connection=services.redis,
-                maintenance_interval=max(1, min(services.settings.reconcile_interval, 600)),
-            )
-            worker.work(burst=burst, with_scheduler=not burst)
-            if burst or _stopping(worker):
-                return
-            log.warning("the worker loop stopped; starting it again in %.0f s", pause)
-        except REDIS_DOWN as exc:
-            if _stopping(worker):
-                return
-            log.warning("Redis is unreachable (%s); reconnecting in %.0f s", exc, pause)
-        except StopRequested:
-            return
-        if not _pause(pause):
-            return
-        pause = min(pause * 2, MAX_BACKOFF)
-        reconcile_now(services, "worker reconnect")
+            metrics.report_worker_memory(services.settings, services.redis, self.name)
+        except Exception as exc:
+            log.warning("could not report worker memory: %s", type(exc).__name__)
+
+
+class WatchedWorker(_Watched, SimpleWorker):
+    """Runs jobs in the worker process (one model session, reused)."""
+
+
+class WatchedForkWorker(_Watched, Worker):
+    """Runs each job in a forked work horse."""

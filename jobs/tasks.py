@@ -142,9 +142,17 @@ def publish_version_job(version_id: int, run_id: int | None = None, actor: str =
     """Replace the store image with a result version (superseded when a newer decision exists)."""
 
     def work(services: Services) -> dict[str, Any]:
+        from connector import billing
+
+        waiting = billing.publication_blocked_for_version(services, version_id)
+        if waiting is not None:  # no plan and the free allowance is used up: the result waits
+            billing.hold_for_plan(services, version_id, waiting)
+            return {"state": "waiting", "operation": None, "reason": waiting}
         result = publish_version(services, version_id, actor=actor, run_id=run_id)
         if result.state == "stale":
             _resync_image_product(services, version_id)
+        if result.state in ("done", "noop"):
+            billing.record_version(services, version_id)  # once per publication, also on a retry
         return {"state": result.state, "operation": result.operation_id, "reason": result.reason}
 
     return _guard(work)
@@ -185,6 +193,10 @@ def resume_operation_job(op_id: int) -> dict[str, Any]:
 
     def work(services: Services) -> dict[str, Any]:
         result = resume_operation(services, op_id)
+        if result.state == "done":
+            from connector.billing import record_publication
+
+            record_publication(services, op_id)  # a replacement a killed worker left is counted too
         return {"state": result.state, "operation": op_id}
 
     return _guard(work)

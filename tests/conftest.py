@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.fixture(autouse=True)
+def _service_log_handler_removed() -> Iterator[None]:
+    """An app built by one test leaves no log handler writing into the next test's output."""
+    yield
+    from connector.logs import remove_service_handler
+
+    remove_service_handler()
+
+
 def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """An environment for Settings.from_env rooted in a temp folder."""
     env = {
@@ -31,6 +41,8 @@ def base_env(var_dir: Path, **extra: str) -> dict[str, str]:
         "LOCK_TTL": "30",
         # test runs may share the real Redis with each other: keep their keys and queues apart
         "REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
+        # the sandboxes and the real WooCommerce listen on loopback over http (the security tests narrow this)
+        "OUTBOUND_ALLOW_HOSTS": "127.0.0.1,localhost",
     }
     env.update(extra)
     return env
@@ -90,22 +102,28 @@ def make_services(tmp_path: Path, database_url: str = "", redis_url: str = "", *
     return services
 
 
+@contextmanager
+def current(services: Services) -> Iterator[Services]:
+    """``services`` installed as the process's services for the block."""
+    previous = set_services(services)
+    try:
+        yield services
+    finally:
+        set_services(previous)
+
+
 @pytest.fixture
 def services(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[Services]:
     """Services on every database and Redis combination, installed as the process's services."""
-    svc = make_services(tmp_path, database_url, redis_url)
-    previous = set_services(svc)
-    yield svc
-    set_services(previous)
+    with current(make_services(tmp_path, database_url, redis_url)) as svc:
+        yield svc
 
 
 @pytest.fixture
 def sqlite_services(tmp_path: Path) -> Iterator[Services]:
     """Services on SQLite and embedded Redis only (for tests where the backend does not matter)."""
-    svc = make_services(tmp_path)
-    previous = set_services(svc)
-    yield svc
-    set_services(previous)
+    with current(make_services(tmp_path)) as svc:
+        yield svc
 
 
 @pytest.fixture(autouse=True)

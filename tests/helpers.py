@@ -8,11 +8,15 @@ from collections.abc import Callable
 from PIL import Image as PILImage
 from sqlalchemy.orm import Session
 
+from adapters.outbound import OutboundPolicy
 from connector.blobs import sha256
 from connector.models import Image, ImageStatus, ImageVersion, VersionKind, VersionState
 from connector.processing import record_original
 from connector.services import Services
 from connector.stores import open_client
+
+#: The outbound policy of adapters built directly in tests: the sandboxes listen on loopback over http.
+LOOPBACK = OutboundPolicy.from_hosts("127.0.0.1,localhost", https_only=False)
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:

@@ -7,9 +7,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from flask import Flask, Response, request
 from sandbox.common import serve
+
+#: anything with a ``url`` attribute to fill in
+S = TypeVar("S", bound=Any)
 
 
 @dataclass
@@ -73,9 +77,16 @@ def _app(state: Receiver) -> Flask:
 
 
 @contextmanager
+def serving(app: Flask, state: S) -> Iterator[S]:
+    """``app`` served on an ephemeral loopback port; ``state.url`` is set to its URL."""
+    with serve(app) as served:
+        state.url = served.url
+        yield state
+
+
+@contextmanager
 def receiver() -> Iterator[Receiver]:
     """A receiver served on an ephemeral loopback port."""
     state = Receiver()
-    with serve(_app(state)) as served:
-        state.url = served.url
-        yield state
+    with serving(_app(state), state) as served:
+        yield served

@@ -6,16 +6,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from adapters.shopify import webhooks
-from adapters.shopify.auth import OAuth
+from adapters.shopify.auth import OAuth, sanitize_shop
 from adapters.shopify.client import ShopifyClient
 from adapters.shopify.config import ShopifyConfig
+from adapters.shopify.embedded import EmbeddedShopify
 from adapters.shopify.http import Runtime, retry_policy
 from adapters.shopify.throttle import BucketFactory, LocalBuckets
 from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 
-class ShopifyApp:
-    """One Shopify app (API key and secret) serving any number of shops."""
+class ShopifyApp(EmbeddedShopify):
+    """One Shopify app (API key and secret) serving any number of shops (embedded in the admin, billed)."""
 
     name: ClassVar[str] = "shopify"
     #: Shopify keeps an uploaded original as it is (up to 25 megapixels) and resizes on the CDN.
@@ -36,7 +37,11 @@ class ShopifyApp:
         self.runtime = runtime or Runtime()
         self.bucket_factory: BucketFactory = bucket_factory or LocalBuckets(self.runtime.monotonic)
         retry = retry_policy(config, self.runtime)
-        self.oauth = OAuth(config, self.runtime.new_session(), retry, self.runtime.clock)
+        self.oauth = OAuth(config, self.runtime.new_session(config.outbound), retry, self.runtime.clock)
+
+    def normalize_shop(self, shop: str) -> str:
+        """The shop's ``name.myshopify.com`` domain; AuthError for anything else."""
+        return sanitize_shop(shop)
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         """The shop's permission page for the configured scopes (offline access)."""

@@ -68,7 +68,7 @@ class ShopifyClient:
         self.config = config
         self.shop = sanitize_shop(shop)
         self.runtime = runtime or Runtime()
-        self.session = self.runtime.new_session()
+        self.session = self.runtime.new_session(config.outbound)
         self.retry = retry_policy(config, self.runtime)
         oauth = OAuth(config, self.session, self.retry, self.runtime.clock)
         self.tokens = TokenKeeper(oauth, self.shop, credentials, on_credentials, config.refresh_leeway)

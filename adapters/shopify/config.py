@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from adapters.outbound import STRICT, OutboundPolicy
+
 #: Scopes the connector needs to read products and to write product media through the Files API.
 DEFAULT_SCOPES = "read_products,write_products,read_files,write_files"
 
@@ -22,7 +24,7 @@ class ShopifyConfig:
 
     api_key: str = ""
     api_secret: str = ""
-    api_version: str = "2025-01"
+    api_version: str = "2026-10"
     base_url_template: str = "https://{shop}"
     scopes: str = DEFAULT_SCOPES
     timeout: float = 30.0
@@ -48,6 +50,8 @@ class ShopifyConfig:
     job_timeout: float = 120.0
     #: Largest image the client downloads, in bytes.
     max_download_bytes: int = 64 * 1024 * 1024
+    #: Where requests may go (default: public https hosts only; see :mod:`adapters.outbound`).
+    outbound: OutboundPolicy = STRICT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], timeout: float = 30.0) -> ShopifyConfig:

@@ -329,3 +329,73 @@ def bulk_products_query(search: str | None = None) -> str:
         return _BULK_PRODUCTS_TEMPLATE.strip().replace("__ARGS__", "")
     escaped = search.replace("\\", "\\\\").replace('"', '\\"')
     return _BULK_PRODUCTS_TEMPLATE.strip().replace("__ARGS__", f'(query: "{escaped}")')
+
+
+# ------------------------------------------------------------------ billing
+# A subscription with one usage line (``appUsagePricingDetails``: ``terms`` and a monthly
+# ``cappedAmount``) the merchant approves at ``confirmationUrl``; each published image is one
+# ``appUsageRecordCreate`` on that line, made idempotent by ``idempotencyKey``.
+
+
+APP_SUBSCRIPTION_CREATE = _doc(
+    "AppSubscriptionCreate",
+    """
+mutation AppSubscriptionCreate(
+  $name: String!, $returnUrl: URL!, $test: Boolean, $lineItems: [AppSubscriptionLineItemInput!]!
+) {
+  appSubscriptionCreate(name: $name, returnUrl: $returnUrl, test: $test, lineItems: $lineItems) {
+    appSubscription { id name status test }
+    confirmationUrl
+    userErrors { field message }
+  }
+}
+""",
+)
+
+ACTIVE_SUBSCRIPTIONS = _doc(
+    "ActiveSubscriptions",
+    """
+query ActiveSubscriptions {
+  currentAppInstallation {
+    activeSubscriptions {
+      id
+      name
+      status
+      test
+      lineItems {
+        id
+        plan {
+          pricingDetails {
+            __typename
+            ... on AppUsagePricing {
+              terms
+              cappedAmount { amount currencyCode }
+              balanceUsed { amount currencyCode }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+""",
+)
+
+APP_USAGE_RECORD_CREATE = _doc(
+    "AppUsageRecordCreate",
+    """
+mutation AppUsageRecordCreate(
+  $subscriptionLineItemId: ID!, $price: MoneyInput!, $description: String!, $idempotencyKey: String
+) {
+  appUsageRecordCreate(
+    subscriptionLineItemId: $subscriptionLineItemId
+    price: $price
+    description: $description
+    idempotencyKey: $idempotencyKey
+  ) {
+    appUsageRecord { id idempotencyKey }
+    userErrors { field message }
+  }
+}
+""",
+)

@@ -29,6 +29,7 @@ from connector.errors import (
     RateLimited,
     TransientError,
 )
+from connector.port import platform_events
 
 _TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_GATEWAY"}
 _NOT_FOUND_CODES = {"NOT_FOUND", "RESOURCE_NOT_FOUND"}
@@ -96,19 +97,23 @@ class AdminGraphQL:
                 return reservation
             wait = max(reservation.wait, 0.001)
             self.stats.waited += wait
+            platform_events.throttle("shopify", wait)
             self.retry.sleep(wait)
 
     def _post(self, payload: Mapping[str, Any], token: str) -> requests.Response:
         self.stats.requests += 1
         try:
-            return self.session.post(
+            response = self.session.post(
                 self.url,
                 json=payload,
                 headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
+            platform_events.call("shopify", None)
             raise transport_error(exc, "Shopify GraphQL request") from exc
+        platform_events.call("shopify", response.status_code)
+        return response
 
     def _send(self, document: str, payload: Mapping[str, Any], cost: float) -> dict[str, Any]:
         token = self.tokens.access_token()

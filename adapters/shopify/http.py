@@ -16,6 +16,7 @@ import requests
 
 from adapters import http_retry
 from adapters.http_retry import RetryPolicy, retry_after_seconds
+from adapters.outbound import OutboundPolicy, guarded_session
 from adapters.shopify.config import ShopifyConfig
 from connector.errors import AuthError, ConnectorError, NotFound, PlatformError, RateLimited, TransientError
 
@@ -54,9 +55,9 @@ class Runtime:
     monotonic: Callable[[], float] = time.monotonic  # for throttling and polling deadlines
     rng: Callable[[], float] = random.random
 
-    def new_session(self) -> requests.Session:
-        """The given session, or a new one."""
-        return self.session if self.session is not None else requests.Session()
+    def new_session(self, policy: OutboundPolicy | None = None) -> requests.Session:
+        """The given session, or a new one obeying the outbound ``policy``."""
+        return self.session if self.session is not None else guarded_session(policy)
 
 
 def retry_policy(config: ShopifyConfig, runtime: Runtime) -> RetryPolicy:
@@ -71,6 +72,7 @@ def retry_policy(config: ShopifyConfig, runtime: Runtime) -> RetryPolicy:
         sleep=runtime.sleep,
         rng=runtime.rng,
         max_wait=config.backoff_max * 4,
+        platform="shopify",
     )
 
 
@@ -107,4 +109,5 @@ def send(
         what,
         error_for_response,
         UNSTEADY_HINT,
+        platform="shopify",
     )

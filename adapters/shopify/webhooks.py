@@ -63,6 +63,50 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
         )
 
 
+#: Where each topic's signed body names its shop (the headers naming shop and topic are not signed).
+_SHOP_FIELD = {
+    WebhookTopic.APP_UNINSTALLED: "myshopify_domain",
+    WebhookTopic.SHOP_REDACT: "shop_domain",
+    WebhookTopic.CUSTOMER_REDACT: "shop_domain",
+    WebhookTopic.CUSTOMER_DATA_REQUEST: "shop_domain",
+}
+#: Fields a topic's body must carry (and, for shop/redact, must not) to be that topic's body.
+_REQUIRED = {
+    WebhookTopic.PRODUCT_CREATED: {"id"},
+    WebhookTopic.PRODUCT_UPDATED: {"id"},
+    WebhookTopic.PRODUCT_DELETED: {"id"},
+    WebhookTopic.APP_UNINSTALLED: {"id", "myshopify_domain"},
+    WebhookTopic.SHOP_REDACT: {"shop_id", "shop_domain"},
+    WebhookTopic.CUSTOMER_REDACT: {"shop_id", "shop_domain", "customer"},
+    WebhookTopic.CUSTOMER_DATA_REQUEST: {"shop_id", "shop_domain", "customer"},
+}
+_FORGED = "a signed body was replayed under other headers; only Shopify may call this"
+
+
+def check_claims(topic: WebhookTopic, shop: str, payload: Mapping[str, Any]) -> None:
+    """WebhookRejected unless the signed body is a body of ``topic`` and names ``shop``.
+
+    Product bodies do not name their shop; a products/delete body is only ``{"id": …}``, other product
+    bodies are the whole product.
+    """
+    required = _REQUIRED.get(topic)
+    if required is None:
+        return
+    keys = set(payload)
+    shaped = required <= keys
+    if topic == WebhookTopic.PRODUCT_DELETED:
+        shaped = keys == {"id"}
+    elif topic == WebhookTopic.SHOP_REDACT:
+        shaped = shaped and "customer" not in keys
+    elif topic in _PRODUCT_TOPICS:  # a whole product, not a deletion's id nor a shop
+        shaped = shaped and keys != {"id"} and not keys & {"shop_domain", "myshopify_domain"}
+    if not shaped:
+        raise WebhookRejected(f"the signed body is not a {topic.value} body", hint=_FORGED)
+    field = _SHOP_FIELD.get(topic)
+    if field is not None and str(payload.get(field) or "").strip().lower() != shop:
+        raise WebhookRejected(f"the signed body is about another shop than {shop}", hint=_FORGED)
+
+
 def parse(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     """A verified delivery reduced to what the service acts on."""
     shop = webhook_shop(headers)
@@ -81,6 +125,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         or header(headers, "X-Shopify-Webhook-Id")
         or f"sha256:{hashlib.sha256(raw_topic.encode() + b'|' + body).hexdigest()}"
     )
+    check_claims(topic, shop, payload)
     product_id = None
     if topic in _PRODUCT_TOPICS:
         product_id = payload.get("admin_graphql_api_id") or (

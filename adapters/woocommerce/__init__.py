@@ -1,5 +1,6 @@
 """The WooCommerce adapter: REST API v3 (OAuth 1.0a over http, Basic over https) and wp/v2 media."""
 
+from adapters.outbound import OutboundPolicy
 from adapters.woocommerce.app import WooCommerceApp
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
@@ -11,6 +12,9 @@ __all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig", "b
 
 def build_app(context: PlatformContext) -> WooCommerceApp:
     """The WooCommerce app from the service's configuration (``WOO_APP_NAME``)."""
-    return WooCommerceApp(
-        app_name=context.env.get("WOO_APP_NAME") or "Image Connector", timeout=context.http_timeout
+    config = WooConfig(
+        app_name=context.env.get("WOO_APP_NAME") or "Image Connector",
+        timeout=context.http_timeout,
+        outbound=OutboundPolicy.from_context(context),
     )
+    return WooCommerceApp(config=config)

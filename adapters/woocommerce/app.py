@@ -12,10 +12,11 @@ import json
 import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from adapters.outbound import guarded_session
 from adapters.woocommerce import app_passwords, webhooks
 from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
@@ -45,6 +46,21 @@ class WooCommerceApp:
     ) -> None:
         self.config = config or WooConfig(app_name=app_name, timeout=timeout)
         self.retry = retry
+
+    def normalize_shop(self, shop: str) -> str:
+        """The store's site URL as the connector records it; AuthError when it is not one the outbound
+        policy lets the connector reach (not http(s), plain http in production, a private address)."""
+        site = normalize_shop(shop)
+        parts = urlsplit(site)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            self.config.outbound.check_url(site)
+            self.config.outbound.resolve(parts.hostname or "", port)
+        except OSError:
+            raise AuthError(f"{site} cannot be found", hint="check the store's address") from None
+        except ConnectorError as exc:
+            raise AuthError(f"{site} cannot be installed: {exc.message}", hint=exc.hint) from None
+        return site
 
     def authorize_url(
         self, shop: str, state: str, redirect_uri: str, *, return_url: str | None = None
@@ -97,9 +113,9 @@ class WooCommerceApp:
             self.client(shop, credentials).check_access()
         except TransientError:
             raise
-        except ConnectorError as exc:
+        except ConnectorError as exc:  # said without quoting what the host answered
             raise AuthError(
-                f"the keys posted for {shop} do not work there: {exc.message}",
+                f"the keys posted for {shop} do not work there ({exc.code})",
                 hint="the request did not come from that store, or the key was revoked; install again",
             ) from exc
         return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
@@ -108,10 +124,12 @@ class WooCommerceApp:
 
     def _retry(self) -> RetryPolicy:
         c = self.config
-        return self.retry or RetryPolicy(c.max_attempts, c.backoff_base, c.backoff_max)
+        return self.retry or RetryPolicy(
+            c.max_attempts, c.backoff_base, c.backoff_max, platform="woocommerce"
+        )
 
     def _session(self) -> requests.Session:
-        session = requests.Session()
+        session = guarded_session(self.config.outbound)
         session.headers["User-Agent"] = self.config.user_agent
         return session
 

@@ -50,7 +50,20 @@ def authorization_endpoint(session: requests.Session, shop: str, timeout: float,
     )
     if not endpoint:
         raise AuthError(f"{shop} does not offer WordPress Application Passwords", hint=NOT_OFFERED_HINT)
-    return str(endpoint)
+    if not isinstance(endpoint, str) or _origin(endpoint) != _origin(shop):
+        raise AuthError(
+            f"{shop} names an Application Password page on another site",
+            hint="the merchant is sent only to the store being installed; check the WordPress address",
+        )
+    return endpoint
+
+
+def _origin(url: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.netloc.lower()
+    except ValueError:
+        return "", ""
 
 
 def authorize_application_url(endpoint: str, *, name: str, app_id: str, callback: str, state: str) -> str:

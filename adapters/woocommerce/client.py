@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
-from woocommerce import API
 
+from adapters.outbound import guarded_session
 from adapters.woocommerce.catalog import gmt_param, image_ids, to_remote
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy, checked, json_of, transport_error
+from adapters.woocommerce.rest import SessionAPI
 from adapters.woocommerce.urls import file_stem, normalize_shop, wp_file_name
 from adapters.woocommerce.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError
@@ -42,11 +43,14 @@ class WooCommerceClient:
         self.shop = normalize_shop(shop)
         self.config = config or WooConfig()
         self.retry = retry or RetryPolicy(
-            self.config.max_attempts, self.config.backoff_base, self.config.backoff_max
+            self.config.max_attempts,
+            self.config.backoff_base,
+            self.config.backoff_max,
+            platform=self.platform,
         )
         self._credentials = dict(credentials)
         self._on_credentials = on_credentials
-        self.session = session or requests.Session()
+        self.session = session or guarded_session(self.config.outbound)
         self.session.headers["User-Agent"] = self.config.user_agent
         key, secret = self._credentials.get("consumer_key"), self._credentials.get("consumer_secret")
         if not key or not secret:
@@ -54,10 +58,11 @@ class WooCommerceClient:
                 f"no REST API key for {self.shop}",
                 hint="install the connector on the store to grant it a key",
             )
-        self.api = API(
-            url=self.shop,
-            consumer_key=str(key),
-            consumer_secret=str(secret),
+        self.api = SessionAPI(
+            self.shop,
+            str(key),
+            str(secret),
+            session=self.session,
             version="wc/v3",
             timeout=self.config.timeout,
             user_agent=self.config.user_agent,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from adapters.outbound import STRICT, OutboundPolicy
+
 #: identifies the connector's Application Passwords on the merchant's profile (WordPress groups them by it)
 DEFAULT_APP_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://image-connector.invalid/woocommerce"))
 
@@ -15,7 +17,8 @@ class WooConfig:
 
     ``return_url`` is where the merchant's browser lands after granting access (the keys go
     to the callback server-to-server); default: the root of the callback's origin.  ``app_id`` is the
-    UUID the connector gives WordPress when asking for an Application Password.
+    UUID the connector gives WordPress when asking for an Application Password.  ``outbound``
+    is where requests may go (default: public https hosts only; see :mod:`adapters.outbound`).
     """
 
     app_name: str = "Image Connector"
@@ -28,3 +31,4 @@ class WooConfig:
     app_id: str = DEFAULT_APP_ID
     max_download_bytes: int = 200 * 1024 * 1024
     user_agent: str = "image-connector (WooCommerce REST v3)"
+    outbound: OutboundPolicy = STRICT

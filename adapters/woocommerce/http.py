@@ -27,14 +27,18 @@ PERMANENT_500_CODES = frozenset({"rest_upload_sideload_error", "rest_upload_unkn
 
 
 def _wp_error(response: requests.Response) -> tuple[str, str]:
-    """WordPress's ``code`` and ``message`` from an error body (or the start of a non-JSON body)."""
+    """WordPress's ``code`` and ``message`` from a JSON error body.
+
+    Anything else is described, never quoted: what a host answered must not reach an error
+    message (an install link naming some other server would otherwise read it back).
+    """
     try:
         body = response.json()
     except ValueError:
-        return "", response.text[:200].strip()
-    if isinstance(body, dict):
-        return str(body.get("code") or ""), str(body.get("message") or "")
-    return "", str(body)[:200]
+        return "", f"not a WordPress answer ({response.headers.get('Content-Type', 'no content type')})"
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        return body["code"][:100], str(body.get("message") or "")[:200]
+    return "", "not a WordPress error"
 
 
 def error_for(response: requests.Response, what: str) -> ConnectorError | None:
@@ -75,7 +79,7 @@ def transport_error(exc: requests.RequestException, what: str) -> TransientError
 
 def checked(call: Callable[[], requests.Response], what: str) -> requests.Response:
     """Run one request; network failures and non-2xx answers raise connector errors."""
-    return http_retry.checked(call, what, error_for, UNSTEADY_HINT)
+    return http_retry.checked(call, what, error_for, UNSTEADY_HINT, platform="woocommerce")
 
 
 def json_of(response: requests.Response, what: str) -> Any:

@@ -15,12 +15,22 @@ def normalize_shop(url: str) -> str:
         raise AuthError("no store URL given", hint="enter the store's address, e.g. https://shop.example")
     if "://" not in raw:
         raw = "https://" + raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        parts, port = urlsplit(""), None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+    ):
         raise AuthError(
-            f"{url!r} is not a store URL", hint="enter the store's address, e.g. https://shop.example"
+            f"{url[:100]!r} is not a store URL", hint="enter the store's address, e.g. https://shop.example"
         )
-    netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname.lower()
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     path = re.sub(r"/+$", "", parts.path)
     return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
 

@@ -78,6 +78,27 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None) -> Webho
     return parse(headers, body, shop)
 
 
+def check_claims(topic: WebhookTopic, payload: Mapping[str, Any]) -> None:
+    """WebhookRejected unless the signed body is a body of ``topic`` (the topic header is not signed).
+
+    WooCommerce sends ``{"id": …}`` alone for a deletion, and the whole product otherwise; the
+    store is already bound by its own webhook secret.
+    """
+    if topic not in (
+        WebhookTopic.PRODUCT_CREATED,
+        WebhookTopic.PRODUCT_UPDATED,
+        WebhookTopic.PRODUCT_DELETED,
+    ):
+        return
+    keys = set(payload)
+    deletion = keys == {"id"}
+    if "id" not in keys or deletion != (topic == WebhookTopic.PRODUCT_DELETED):
+        raise WebhookRejected(
+            f"the signed body is not a {topic.value} body",
+            hint="a signed body was replayed under another topic; only WooCommerce may call this URL",
+        )
+
+
 def parse(headers: Mapping[str, str], body: bytes, shop: str) -> WebhookEvent:
     """A verified delivery as a :class:`WebhookEvent` (a variation reports its parent product)."""
     try:
@@ -90,6 +111,7 @@ def parse(headers: Mapping[str, str], body: bytes, shop: str) -> WebhookEvent:
         payload = {}
     topic_name = header(headers, "X-WC-Webhook-Topic") or ""
     topic = TOPICS.get(topic_name, WebhookTopic.OTHER)
+    check_claims(topic, payload)
     resource_id = payload.get("id")
     product_id = payload.get("parent_id") if payload.get("type") == "variation" else resource_id
     delivery = header(headers, "X-WC-Webhook-Delivery-ID") or ""

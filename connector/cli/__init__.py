@@ -143,7 +143,7 @@ def model() -> None:
 def web(host: str, port: int) -> None:
     """Run the web app (development server; production uses gunicorn, see Procfile)."""
     from connector.web import create_app
-    from connector.worker import wait_for_schema
+    from connector.worker_loop import wait_for_schema
 
     services = get_services()
     wait_for_schema(services, services.settings.schema_wait)
@@ -162,9 +162,15 @@ def worker(burst: bool, fork: bool) -> None:
     reused.  It waits for `connector migrate`, reconciles the queue with the database at start and
     periodically (resuming what a killed worker left behind), and reconnects when Redis goes away.
     """
-    from connector.worker import run_worker
+    from connector.logs import configure_logging
+    from connector.safety import refuse_unsafe_start
+    from connector.worker_loop import run_worker, wait_for_schema
 
-    run_worker(get_services(), burst=burst, fork=fork)
+    services = get_services()
+    refuse_unsafe_start(services.settings)
+    configure_logging(services.settings)
+    wait_for_schema(services, services.settings.schema_wait)
+    run_worker(services, burst=burst, fork=fork)
 
 
 @main.command("stores")

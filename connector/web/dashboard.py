@@ -6,8 +6,20 @@ import hmac
 import ipaddress
 import secrets
 from collections import Counter
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from connector import actions
@@ -20,16 +32,35 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 PAGE = 48
 
 
+#: Headers a reverse proxy adds; without TRUSTED_PROXY_HOPS they mean the TCP peer is not the client.
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+
+
+def _local_client() -> bool:
+    """Whether the client is on this machine: the TCP peer, or (TRUSTED_PROXY_HOPS, via ProxyFix) the
+    address the trusted proxies saw.  A forwarded request with no trusted proxies is never local."""
+    if services().settings.trusted_proxy_hops == 0 and any(h in request.headers for h in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.before_request
 def guard() -> Response | None:
     """Basic auth when DASHBOARD_PASSWORD is set, else loopback only; CSRF token on every POST."""
     password = services().settings.dashboard_password
     if password:
         auth = request.authorization
-        if not auth or not hmac.compare_digest(auth.password or "", password):
+        if not auth or not hmac.compare_digest((auth.password or "").encode(), password.encode()):
             return Response("login required", 401, {"WWW-Authenticate": 'Basic realm="connector"'})
-    elif not ipaddress.ip_address(request.remote_addr or "0.0.0.0").is_loopback:
-        abort(403, "set DASHBOARD_PASSWORD to open the dashboard beyond this machine")
+    elif not _local_client():
+        abort(
+            403,
+            "set DASHBOARD_PASSWORD to open the dashboard beyond this machine (behind a reverse proxy, "
+            "also TRUSTED_PROXY_HOPS)",
+        )
     session.setdefault("csrf", secrets.token_urlsafe(16))
     if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), session["csrf"]):
         abort(400, "stale form: reload the page and try again")
@@ -37,8 +68,7 @@ def guard() -> Response | None:
 
 
 def _media(digest: str | None) -> str | None:
-    secret = services().settings.secret_key or "dev-only-not-secret"
-    return signed_media_path(secret, digest) if digest else None
+    return signed_media_path(current_app.config["SECRET_KEY"], digest) if digest else None
 
 
 @bp.app_template_global()
@@ -128,9 +158,15 @@ def run(run_id: int):
 
 
 def _back(store_id: int | None = None, image_id: int | None = None):
-    """Back to the page the action came from."""
-    if request.referrer:
-        return redirect(request.referrer)
+    """Back to the dashboard page the action came from; a Referer of another site (or none) is
+    replaced by the page of what the action was about: redirects stay on the app's own pages."""
+    came_from = urlsplit(request.referrer or "")
+    if (
+        came_from.netloc == request.host
+        and came_from.path.startswith("/")
+        and not came_from.path.startswith("//")
+    ):
+        return redirect(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
     if image_id:
         return redirect(url_for("dashboard.image", image_id=image_id))
     return redirect(url_for("dashboard.store", store_id=store_id))

@@ -11,7 +11,7 @@ import secrets
 
 from flask import Blueprint, redirect, request, session, url_for
 
-from connector.errors import AuthError
+from connector.errors import AuthError, ConnectorError
 from connector.port import followup_consent
 from connector.services import Services
 from connector.stores import add_credentials, get_store, open_client, save_install
@@ -22,18 +22,23 @@ bp = Blueprint("install", __name__)
 
 @bp.get("/install/<platform>")
 def begin(platform: str):
-    """Send the merchant to the platform's consent screen."""
-    shop = request.args.get("shop", "").strip().lower()
-    if not shop:
+    """Send the merchant to the platform's consent screen of the store asked for (and only there)."""
+    raw = request.args.get("shop", "").strip()
+    if not raw:
         raise AuthError(
             "the install link needs ?shop=<your store>", hint="open the install link from the store"
         )
+    app = services().platform(platform)
+    try:
+        shop = app.normalize_shop(raw)
+    except AuthError as exc:  # not a store the connector may reach: bad input, said why
+        raise ConnectorError(exc.message, hint=exc.hint, code="bad_request") from None
     state = secrets.token_urlsafe(24)
     session[f"install_state:{platform}"] = state
-    # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too
+    # server-to-server callbacks (WooCommerce's key grant) carry no browser session: remember it here too,
+    # with the store it was started for
     services().redis.set(services().settings.redis_key("install-state", state), f"{platform}:{shop}", ex=3600)
     callback = services().settings.public_url + url_for("install.finish", platform=platform)
-    app = services().platform(platform)
     followup = followup_consent(app)
     if followup is not None:  # the browser comes back to us after the grant, for the second consent
         back = services().settings.public_url + url_for("install.resume", platform=platform)
@@ -41,23 +46,42 @@ def begin(platform: str):
     return redirect(app.authorize_url(shop, state, callback))
 
 
-@bp.route("/install/<platform>/callback", methods=["GET", "POST"])
-def finish(platform: str):
-    """Verify the callback, keep the credentials encrypted, subscribe webhooks, start a sync."""
-    svc = services()
-    expected = session.pop(f"install_state:{platform}", None)
-    hint = request.args.get("state_hint", "")
-    if expected is None and hint and svc.redis.delete(svc.settings.redis_key("install-state", hint)):
-        expected = hint
-    if expected is not None:
-        svc.redis.delete(svc.settings.redis_key("install-state", expected))
-    else:
+def _claim_state(svc: Services, platform: str) -> tuple[str, str]:
+    """The install state this callback answers, used up; AuthError unless it was started by the
+    connector for this platform and for exactly the store the callback names."""
+    state = session.pop(f"install_state:{platform}", None) or request.args.get("state_hint", "")
+    recorded = None
+    if state:
+        key = svc.settings.redis_key("install-state", state)
+        with svc.redis.pipeline() as pipe:  # read and used up at once: a state answers one callback
+            pipe.get(key)
+            pipe.delete(key)
+            recorded, _ = pipe.execute()
+    if recorded is None:
         raise AuthError(
             "this install callback does not belong to an install the connector started",
             hint="start again from the install link",
         )
+    started_for = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
+    if started_for != f"{platform}:{request.args.get('shop', '')}":
+        raise AuthError(
+            "this install callback names another store than the install was started for",
+            hint="start again from the install link of your store",
+        )
+    return state, started_for.split(":", 1)[1]
+
+
+@bp.route("/install/<platform>/callback", methods=["GET", "POST"])
+def finish(platform: str):
+    """Verify the callback, keep the credentials encrypted, subscribe webhooks, start a sync."""
+    svc = services()
+    expected, shop = _claim_state(svc, platform)
     app = svc.platform(platform)
     result = app.complete_install(request.args, request.get_data(), expected)
+    if result.shop != shop:
+        raise AuthError(
+            "the platform granted access to another store", hint="start again from the install link"
+        )
     store_id = save_install(svc, platform, result.shop, result.credentials)
     # webhooks now: a re-install brings a new webhook secret, and the store must sign with it at once
     open_client(svc, store_id).register_webhooks(f"{svc.settings.public_url}/webhooks/{platform}")

@@ -1,37 +1,41 @@
-"""Signed, expiring URLs for blobs: before/after views and sideloading by URL."""
+"""Signed, expiring URLs for blobs (before/after views in the dashboard), signed with itsdangerous."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
-
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connector.blobs import BlobMissing
 from connector.web.context import services
 
 bp = Blueprint("media", __name__)
 
+#: How long a media URL stays valid, in seconds.
+MEDIA_URL_TTL = 3600
+_SALT = "connector-media-url"
 
-def media_signature(secret: str, digest: str, expires: int) -> str:
-    """HMAC over a blob hash and an expiry."""
-    return hmac.new(secret.encode(), f"{digest}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+def _signer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=_SALT)
 
 
-def signed_media_path(secret: str, digest: str, ttl: int = 3600) -> str:
-    """A path that serves the blob until it expires."""
-    expires = int(time.time()) + ttl
-    return f"/media/{digest}?e={expires}&s={media_signature(secret, digest, expires)}"
+def signed_media_path(secret: str, digest: str) -> str:
+    """A path that serves the blob for :data:`MEDIA_URL_TTL` seconds."""
+    return f"/media/{digest}?t={_signer(secret).dumps(digest)}"
+
+
+def media_token_valid(secret: str, digest: str, token: str, max_age: int = MEDIA_URL_TTL) -> bool:
+    """Whether ``token`` was signed for this blob with this secret less than ``max_age`` seconds ago."""
+    try:
+        return bool(_signer(secret).loads(token, max_age=max_age) == digest)
+    except BadSignature:  # tampered, for another blob, or expired (SignatureExpired is a BadSignature)
+        return False
 
 
 @bp.get("/media/<digest>")
 def blob(digest: str):
-    """Serve a blob when the signature and expiry are valid."""
-    expires = request.args.get("e", type=int) or 0
-    sig = request.args.get("s", "")
-    secret = services().settings.secret_key or "dev-only-not-secret"
-    if expires < time.time() or not hmac.compare_digest(sig, media_signature(secret, digest, expires)):
+    """Serve a blob when its URL's signature is valid and not expired."""
+    if not media_token_valid(current_app.config["SECRET_KEY"], digest, request.args.get("t", "")):
         abort(403)
     try:
         data = services().blobs.get(digest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from urllib.parse import urlsplit
 
 import click
 
@@ -50,7 +51,8 @@ def sandbox_command(
     click.echo(f"Shopify sandbox: {shopify.url}  shop sandbox-shop.myshopify.com")
     click.echo(
         f"  connector env: SHOPIFY_BASE_URL_TEMPLATE={shopify.url}/{{shop}} "
-        f"SHOPIFY_API_KEY={api_key} SHOPIFY_API_SECRET={api_secret}"
+        f"SHOPIFY_API_KEY={api_key} SHOPIFY_API_SECRET={api_secret} "
+        f"OUTBOUND_ALLOW_HOSTS={urlsplit(shopify.url).netloc},{urlsplit(woo.url).netloc}"
     )
     click.echo("  install: open <PUBLIC_URL>/install/shopify?shop=sandbox-shop.myshopify.com")
     click.echo(f"WooCommerce sandbox: {creds.url}")

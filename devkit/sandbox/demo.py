@@ -18,10 +18,10 @@ import click
 from sqlalchemy import select
 
 from connector import actions
+from connector.erasure import erase_store
 from connector.errors import ConnectorError
 from connector.models import Image, ImageVersion, Product, Store, WebhookEventRecord
 from connector.settings import get_settings, load_env_file
-from connector.webhooks import erase_store
 from sandbox.devstack import DevStack
 
 SHOP = "demo-shop.myshopify.com"

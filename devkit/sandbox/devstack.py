@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -41,6 +41,7 @@ class DevStack:
     env: dict[str, str]
     webhook_delay: float = 0.2
     media_delay: float = 0.2
+    access_log: bool = False  # log every request to the web app (scrubbed by the service's log handler)
     services: Services = field(init=False)
     web: Served = field(init=False)
     _stoppers: list[Any] = field(default_factory=list, init=False)
@@ -53,6 +54,8 @@ class DevStack:
         from sandbox.woocommerce import WooSandboxConfig
         from sandbox.woocommerce import serve_sandbox as serve_woo
 
+        # the dev stack's shops publish without a plan unless a test sets a smaller allowance
+        self.env.setdefault("BILLING_FREE_IMAGES", "1000000")
         self.woo = serve_woo(WooSandboxConfig(webhook_delay=self.webhook_delay, allow_http_callback=True))
         self._stoppers.append(self.woo)
         self.shopify = serve_shopify(
@@ -67,13 +70,23 @@ class DevStack:
             SHOPIFY_API_KEY=SHOPIFY_APP_KEY,
             SHOPIFY_API_SECRET=SHOPIFY_APP_SECRET,
             SHOPIFY_BASE_URL_TEMPLATE=f"{self.shopify.url}/{{shop}}",
+            # the sandboxes listen on loopback over http: the outbound guard allows exactly them
+            OUTBOUND_ALLOW_HOSTS=",".join(
+                h
+                for h in (
+                    self.env.get("OUTBOUND_ALLOW_HOSTS"),
+                    urlsplit(self.woo.url).netloc,
+                    urlsplit(self.shopify.url).netloc,
+                )
+                if h
+            ),
         )
         settings = Settings.from_env(self.env)
         if not settings.redis_url:
             self.env["REDIS_URL"] = embedded_redis_url(settings)
         self.services = Services(Settings.from_env(self.env))
         self.services.migrate()
-        self.web = serve(create_app(self.services))
+        self.web = serve(create_app(self.services), quiet=not self.access_log)
         self._stoppers.append(self.web)
         self.env["PUBLIC_URL"] = self.web.url
         self.shopify.sandbox.register_app(  # the app's configuration: compliance webhooks go to the connector

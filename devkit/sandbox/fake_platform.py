@@ -63,6 +63,7 @@ class FakeStore:
         self.products: dict[str, FakeProduct] = {}
         self.uploads: list[str] = []
         self.calls: list[str] = []
+        self.installed = True  # False: the app was uninstalled, its token refused
         self._ids = itertools.count(1)
 
     def next_id(self, prefix: str) -> str:
@@ -127,6 +128,8 @@ class FakeClient:
                 yield self._remote(product)
 
     def get_product(self, product_id: str) -> RemoteProduct | None:
+        if not self.store.installed:
+            raise AuthError(f"the app is not installed on {self.store.shop}")
         with self.store.lock:
             product = self.store.products.get(product_id)
             return self._remote(product) if product else None
@@ -212,6 +215,9 @@ class FakeApp:
     def store(self, shop: str) -> FakeStore:
         """The fake shop with that domain (created on first use)."""
         return self.stores.setdefault(shop, FakeStore(shop))
+
+    def normalize_shop(self, shop: str) -> str:
+        return shop.strip().lower()
 
     def authorize_url(self, shop: str, state: str, redirect_uri: str) -> str:
         return f"fake://{shop}/authorize?state={state}&redirect_uri={redirect_uri}"

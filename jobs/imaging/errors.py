@@ -14,14 +14,9 @@ class ImagingError(Exception):
     code = "imaging_error"
 
     def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        if code:
-            self.code = code
-
-    def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        super().__init__(f"{message} ({hint})" if hint else message)
+        self.message, self.hint = message, hint
+        self.code = code or type(self).code
 
 
 class BadImageError(ImagingError):

@@ -30,6 +30,7 @@ from adapters.shopify import ShopifyApp, ShopifyClient, ShopifyConfig
 from adapters.shopify.auth import credentials_from_token_response
 from connector.errors import AuthError, TransientError, WebhookRejected
 from connector.port import MediaState, RemoteProduct, WebhookTopic
+from tests.helpers import LOOPBACK
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +72,7 @@ def config_for(sandbox: RunningSandbox, **changes: Any) -> ShopifyConfig:
         backoff_max=1.0,
         job_timeout=20.0,
         bulk_timeout=60.0,
+        outbound=LOOPBACK,
     )
     return replace(base, **changes)
 

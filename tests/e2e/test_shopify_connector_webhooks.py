@@ -102,7 +102,8 @@ def seed_product(stack: DevStack) -> str:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     var = tmp_path_factory.mktemp("shopify-connector-webhooks")
-    with DevStack(base_env(var)) as stack:
+    # shop/redact comes 48 h after the uninstall on Shopify; here at once, with no grace period
+    with DevStack(base_env(var, SHOP_REDACT_GRACE_SECONDS="0")) as stack:
         set_throttle(stack, UNTHROTTLED)
         product = seed_product(stack)
         before = product_view(stack, product)

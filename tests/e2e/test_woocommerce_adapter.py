@@ -19,6 +19,7 @@ from sandbox.woocommerce import RunningWooSandbox, SiteCredentials, WooSandboxCo
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
 from connector.errors import AuthError, NotFound, RateLimited, WebhookRejected
 from connector.port import MediaState, StoreClient, WebhookTopic
+from tests.helpers import LOOPBACK
 from tests.woo_support import receiver
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +37,9 @@ def woo() -> Iterator[RunningWooSandbox]:
 
 @pytest.fixture(scope="module")
 def app() -> WooCommerceApp:
-    return WooCommerceApp(config=WooConfig(app_name="Image Connector", timeout=10, per_page=5), retry=FAST)
+    return WooCommerceApp(
+        config=WooConfig(app_name="Image Connector", timeout=10, per_page=5, outbound=LOOPBACK), retry=FAST
+    )
 
 
 @pytest.fixture

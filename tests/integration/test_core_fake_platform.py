@@ -173,6 +173,7 @@ def test_uninstall_stops_work_and_keeps_history(services: Services) -> None:
     app = services.platforms["fake"]
     assert isinstance(app, FakeApp)
     body = b"{}"
+    app.store("demo.fake").installed = False  # the platform revokes the token as it sends the webhook
     headers = {
         "X-Fake-Shop": "demo.fake",
         "X-Fake-Topic": "app.uninstalled",

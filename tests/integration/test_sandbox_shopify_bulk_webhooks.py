@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox.shopify import AppConfig, fast_config, start
+from sandbox.shopify import API_VERSION, AppConfig, fast_config, start
 from sandbox.shopify.client import (
     FILE_UPDATE,
     AdminGraphQL,
@@ -157,7 +157,7 @@ def test_product_webhooks_are_signed_and_shaped_like_shopify(
     headers = delivery.headers
     for name in ("X-Shopify-Event-Id", "X-Shopify-Webhook-Id", "X-Shopify-Triggered-At"):
         assert headers.get(name), name
-    assert headers["X-Shopify-API-Version"] == "2025-01"
+    assert headers["X-Shopify-API-Version"] == API_VERSION
     body = json.loads(delivery.body)
     assert body["admin_graphql_api_id"] == product["id"] and body["title"] == "Renamed"
     assert [m["admin_graphql_api_id"] for m in body["media"]] == [m["id"] for m in product["media"]]

@@ -48,6 +48,8 @@ def test_the_wheel_ships_the_product(wheel_names: list[str]) -> None:
     for needed in (
         "connector/migrations/env.py",
         "connector/web/templates/base.html",
+        "connector/web/templates/embedded/app.html",
+        "connector/web/static/embedded/embedded.js",
         "connector/templates/pilot_report.html",
         "jobs/imaging/templates",
         "adapters/shopify/documents.py",

@@ -85,10 +85,51 @@ def test_without_a_secret_nothing_verifies() -> None:
     ],
 )
 def test_topics_map_to_platform_neutral_ones(topic: str, expected: WebhookTopic) -> None:
-    body = json.dumps({"shop_domain": SHOP})
+    body = json.dumps(BODIES.get(topic, {"shop_domain": SHOP}))
     event = APP.verify_webhook(headers(body, topic), body.encode(), None)
     assert event.topic is expected
-    assert event.product_id is None
+    assert (event.product_id is None) == (not topic.startswith("products/"))
+
+
+#: Each topic's body as Shopify sends it (trimmed): what the signed body must agree with.
+BODIES: dict[str, dict[str, object]] = {
+    "products/create": {"id": 7, "title": "Mug", "admin_graphql_api_id": "gid://shopify/Product/7"},
+    "products/delete": {"id": 7},
+    "app/uninstalled": {"id": 5, "domain": "shop.example", "myshopify_domain": SHOP},
+    "customers/data_request": {"shop_id": 5, "shop_domain": SHOP, "customer": {"id": 1}, "data_request": {}},
+    "customers/redact": {"shop_id": 5, "shop_domain": SHOP, "customer": {"id": 1}},
+    "shop/redact": {"shop_id": 5, "shop_domain": SHOP},
+}
+OTHER_SHOP = "other-shop.myshopify.com"
+
+
+@pytest.mark.parametrize(
+    ("topic", "body"),
+    [
+        ("app/uninstalled", {"id": 5, "myshopify_domain": OTHER_SHOP}),
+        ("shop/redact", {"shop_id": 5, "shop_domain": OTHER_SHOP}),
+        ("app/uninstalled", BODIES["shop/redact"]),
+        ("shop/redact", BODIES["customers/redact"]),
+        ("shop/redact", BODIES["products/create"]),
+        ("products/delete", BODIES["products/create"]),
+        ("products/update", BODIES["products/delete"]),
+        ("products/update", BODIES["shop/redact"]),
+    ],
+    ids=[
+        "uninstall-other-shop",
+        "redact-other-shop",
+        "redact-as-uninstall",
+        "customer-as-shop-redact",
+        "product-as-shop-redact",
+        "update-as-delete",
+        "delete-as-update",
+        "redact-as-update",
+    ],
+)
+def test_a_signed_body_replayed_under_another_shop_or_topic_is_rejected(topic: str, body: dict) -> None:
+    raw = json.dumps(body)
+    with pytest.raises(WebhookRejected, match="signed body"):
+        APP.verify_webhook(headers(raw, topic), raw.encode(), None)
 
 
 def test_a_deleted_products_numeric_id_becomes_its_gid() -> None:

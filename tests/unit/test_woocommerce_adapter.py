@@ -13,6 +13,7 @@ import pytest
 import requests
 import responses
 
+from adapters.outbound import OutboundPolicy
 from adapters.woocommerce import RetryPolicy, WooCommerceApp, WooCommerceClient, WooConfig
 from adapters.woocommerce.urls import normalize_shop
 from connector.errors import (
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.unit
 SHOP = "http://store.test/wp"
 API = f"{SHOP}/wp-json/wc/v3"
 WP = f"{SHOP}/wp-json/wp/v2"
+#: the canned store is reached over http (OAuth 1.0a signatures): the operator allows it
+CONFIG = WooConfig(timeout=5, outbound=OutboundPolicy.from_hosts("store.test"))
 CREDS = {"consumer_key": "ck_1", "consumer_secret": "cs_1", "app_user": "admin", "app_password": "abcd efgh"}
 
 
@@ -46,7 +49,7 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def client(sleeps: Sleeps) -> WooCommerceClient:
     retry = RetryPolicy(attempts=3, base=1.0, cap=30.0, sleep=sleeps, rng=lambda: 1.0)
-    return WooCommerceClient(SHOP, CREDS, WooConfig(timeout=5), retry)
+    return WooCommerceClient(SHOP, CREDS, CONFIG, retry)
 
 
 def wp_error(status: int, code: str, message: str, **headers: str) -> dict[str, Any]:
@@ -177,7 +180,7 @@ def signed(body: bytes, secret: str, **extra: str) -> dict[str, str]:
 
 
 def test_verified_delivery_of_a_variation_names_its_parent() -> None:
-    app = WooCommerceApp()
+    app = WooCommerceApp(config=CONFIG)
     body = json.dumps(
         {"id": 31, "type": "variation", "parent_id": 30, "date_modified_gmt": "2024-05-01T10:00:00"}
     )
@@ -191,7 +194,7 @@ def test_verified_delivery_of_a_variation_names_its_parent() -> None:
 
 
 def test_bad_missing_or_unknown_signatures_are_rejected() -> None:
-    app = WooCommerceApp()
+    app = WooCommerceApp(config=CONFIG)
     body = b'{"id": 1}'
     with pytest.raises(WebhookRejected, match="does not match"):
         app.verify_webhook(signed(body, "other"), body, "s3cret")
@@ -202,7 +205,7 @@ def test_bad_missing_or_unknown_signatures_are_rejected() -> None:
 
 
 def test_the_unsigned_ping_is_a_ping_and_topics_map() -> None:
-    app = WooCommerceApp()
+    app = WooCommerceApp(config=CONFIG)
     assert app.verify_webhook({}, b"webhook_id=12", None).topic is WebhookTopic.PING
     body = b'{"id": 1}'
     deleted = app.verify_webhook(signed(body, "k", **{"X-WC-Webhook-Topic": "product.deleted"}), body, "k")
@@ -245,7 +248,7 @@ def test_authorize_url_asks_for_read_write_and_carries_the_state() -> None:
 )
 def test_complete_install_refuses_forged_or_weak_grants(body: bytes, state: str, message: str) -> None:
     with pytest.raises(AuthError, match=message):
-        WooCommerceApp().complete_install({"shop": SHOP}, body, state)
+        WooCommerceApp(config=CONFIG).complete_install({"shop": SHOP}, body, state)
 
 
 def test_shop_urls_are_normalised() -> None:

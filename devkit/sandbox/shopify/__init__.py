@@ -1,4 +1,5 @@
-"""A local emulator of the Shopify Admin GraphQL API (2025-01), many shops on one loopback server.
+"""A local emulator of the Shopify Admin GraphQL API (the 2025-01 schema, answered for 2025-01 to
+2026-10), many shops on one loopback server.
 
 from sandbox.shopify import ShopifySandboxConfig, create_app, start
 running = start(fast_config(shops=(ShopSeed("demo", seed=1, size=20),)))

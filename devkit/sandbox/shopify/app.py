@@ -22,7 +22,9 @@ from werkzeug.exceptions import HTTPException
 from sandbox.common.serve import Served, serve
 from sandbox.shopify.admin import admin_blueprint
 from sandbox.shopify.admin_merchant import merchant_blueprint
+from sandbox.shopify.billing import billing_blueprint
 from sandbox.shopify.config import ShopifySandboxConfig
+from sandbox.shopify.embedded_admin import embedded_admin_blueprint
 from sandbox.shopify.graphql_api import graphql_blueprint
 from sandbox.shopify.oauth import oauth_blueprint
 from sandbox.shopify.schema import admin_schema
@@ -69,6 +71,8 @@ def create_app(config: ShopifySandboxConfig | None = None) -> Flask:
     app.register_blueprint(oauth_blueprint(sb))
     app.register_blueprint(graphql_blueprint(sb))
     app.register_blueprint(storage_blueprint(sb))
+    app.register_blueprint(embedded_admin_blueprint(sb))
+    app.register_blueprint(billing_blueprint(sb))
     sb.start()
     return app
 

@@ -7,7 +7,10 @@ from typing import Any
 
 from sandbox.common.faults import FaultConfig
 
-API_VERSION = "2025-01"
+#: the newest stable Admin API version (2026-12); the sandbox answers every version it lists in
+#: ``SUPPORTED_API_VERSIONS`` with the 2025-01 schema it holds (the newest one at hand)
+API_VERSION = "2026-10"
+SUPPORTED_API_VERSIONS: tuple[str, ...] = ("2026-10", "2026-07", "2026-04", "2026-01", "2025-01")
 #: the scopes an image connector asks for
 DEFAULT_SCOPES: tuple[str, ...] = ("read_products", "write_products", "read_files", "write_files")
 #: Shopify's webhook retry schedule: 8 retries spread over about 4 hours
@@ -21,6 +24,9 @@ class AppConfig:
     ``redirect_urls`` is the allow-list for OAuth ``redirect_uri`` (empty: any URL is accepted).
     ``compliance_url`` receives the mandatory compliance webhooks (customers/data_request,
     customers/redact, shop/redact), which Shopify configures per app, not per shop.
+    The rest comes from a deployed ``shopify.app.toml`` (see :mod:`sandbox.shopify.app_config`):
+    where the admin loads the embedded app, the scopes of a managed install, and the webhook
+    subscriptions every shop that installs the app gets (``(topic, uri)`` pairs).
     """
 
     api_key: str
@@ -28,6 +34,11 @@ class AppConfig:
     name: str = "Image Connector"
     redirect_urls: tuple[str, ...] = ()
     compliance_url: str | None = None
+    application_url: str | None = None
+    embedded: bool = True
+    scopes: tuple[str, ...] = ()
+    webhooks_api_version: str | None = None
+    webhook_subscriptions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class ShopifySandboxConfig:
     shops: tuple[ShopSeed, ...] = ()
     #: public base URL used in the URLs the sandbox hands out (default: the URL a request came in on)
     public_url: str | None = None
-    api_versions: tuple[str, ...] = (API_VERSION,)
+    api_versions: tuple[str, ...] = SUPPORTED_API_VERSIONS
 
     # --- rate limiting (calculated query cost, leaky bucket per shop and app) ---
     bucket_size: float = 1000.0

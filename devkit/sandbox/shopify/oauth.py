@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, request
 
+from sandbox.shopify import token_exchange
 from sandbox.shopify.state import AuthCode
 from sandbox.shopify.store import KNOWN_SCOPES, split_scopes
 
@@ -133,6 +134,8 @@ def oauth_blueprint(sb: Sandbox) -> Blueprint:
                 "invalid_client",
                 "Client authentication failed: unknown client_id or wrong client_secret",
             )
+        if form.get("grant_type") == token_exchange.GRANT_TYPE:
+            return token_exchange.exchange(sb, shop, app, form)
         now = time.time()
         with sb.state.lock:
             if form.get("grant_type") == "refresh_token":

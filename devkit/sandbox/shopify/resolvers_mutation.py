@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.shopify import bulk
+from sandbox.shopify.billing import BILLING_MUTATIONS
 from sandbox.shopify.context import Ctx, unsupported
 from sandbox.shopify.gids import gid_num
 from sandbox.shopify.mutations_common import user_error
@@ -23,7 +24,7 @@ from sandbox.shopify.mutations_media import (
     product_variant_detach_media,
 )
 from sandbox.shopify.state import WebhookSubscription
-from sandbox.shopify.views import BulkOperationView, WebhookSubscriptionView
+from sandbox.shopify.views_shop import BulkOperationView, WebhookSubscriptionView
 
 # ------------------------------------------------------------------------------------------- bulk operations
 
@@ -158,4 +159,5 @@ MUTATION_FIELDS: dict[str, Callable[..., Any]] = {
     "webhookSubscriptionCreate": webhook_subscription_create,
     "webhookSubscriptionUpdate": webhook_subscription_update,
     "webhookSubscriptionDelete": webhook_subscription_delete,
+    **BILLING_MUTATIONS,
 }

@@ -12,15 +12,17 @@ from sandbox.shopify.state import MediaFile, Product
 from sandbox.shopify.views import (
     PAGE_ARGS,
     ROOT,
-    AppInstallationView,
-    BulkOperationView,
     MediaImageView,
     ProductView,
-    ShopView,
     VariantView,
+    reject_extra,
+    sorted_connection,
+)
+from sandbox.shopify.views_shop import (
+    AppInstallationView,
+    BulkOperationView,
+    ShopView,
     WebhookSubscriptionView,
-    _reject_extra,
-    _sorted_connection,
 )
 
 READ_PRODUCTS = ("read_products", "write_products")
@@ -58,7 +60,7 @@ def _matching_products(ctx: Ctx, query: str | None, path: str) -> list[Product]:
 
 def products(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **args: Any) -> dict[str, Any]:
     ctx.require("products", *READ_PRODUCTS)
-    _reject_extra(args, PAGE_ARGS, "products")
+    reject_extra(args, PAGE_ARGS, "products")
     items = _matching_products(ctx, query, "products")
     keys = {
         "ID": lambda p: p.num,
@@ -66,7 +68,7 @@ def products(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **a
         "CREATED_AT": lambda p: p.created_at,
         "TITLE": lambda p: p.title.lower(),
     }
-    return _sorted_connection(
+    return sorted_connection(
         ctx, items, sortKey, keys, "products", args, num=lambda p: p.num, wrap=lambda p: ProductView(ctx, p)
     )
 
@@ -89,7 +91,7 @@ def product_variants(
     ctx: Ctx, sortKey: str | None = None, query: str | None = None, **args: Any
 ) -> dict[str, Any]:
     ctx.require("productVariants", *READ_PRODUCTS)
-    _reject_extra(args, PAGE_ARGS, "productVariants")
+    reject_extra(args, PAGE_ARGS, "productVariants")
     pairs = [(p, v) for p in ctx.shop.products.values() for v in p.variants]
     if query:
         parsed = parse_query(query)
@@ -112,7 +114,7 @@ def product_variants(
         "TITLE": lambda pv: pv[1].title.lower(),
         "SKU": lambda pv: pv[1].sku or "",
     }
-    return _sorted_connection(
+    return sorted_connection(
         ctx,
         pairs,
         sortKey,
@@ -189,7 +191,7 @@ def nodes(ctx: Ctx, ids: list[str]) -> list[Any]:
 
 def files(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **args: Any) -> dict[str, Any]:
     ctx.require("files", "read_files", "write_files")
-    _reject_extra(args, PAGE_ARGS, "files")
+    reject_extra(args, PAGE_ARGS, "files")
     items: list[MediaFile] = [f for f in ctx.shop.files.values() if not f.deleted]
     if query:
         parsed = parse_query(query)
@@ -216,7 +218,7 @@ def files(ctx: Ctx, sortKey: str | None = None, query: str | None = None, **args
         "FILENAME": lambda f: f.filename.lower(),
         "ORIGINAL_UPLOAD_SIZE": lambda f: f.byte_size or 0,
     }
-    return _sorted_connection(
+    return sorted_connection(
         ctx, items, sortKey, keys, "files", args, num=lambda f: f.num, wrap=lambda f: MediaImageView(ctx, f)
     )
 
@@ -245,7 +247,7 @@ def webhook_subscriptions(
     query: str | None = None,
     **args: Any,
 ) -> dict[str, Any]:
-    _reject_extra({**args, "query": query}, PAGE_ARGS, "webhookSubscriptions")
+    reject_extra({**args, "query": query}, PAGE_ARGS, "webhookSubscriptions")
     subs = [s for s in ctx.shop.subscriptions.values() if s.app_key == ctx.app_key]
     if topics:
         subs = [s for s in subs if s.topic in topics]
@@ -255,7 +257,7 @@ def webhook_subscriptions(
         subs = [s for s in subs if s.format == format]
     views = [WebhookSubscriptionView(ctx, s) for s in subs]
     keys = {"ID": lambda v: v._num, "CREATED_AT": lambda v: v._s.created_at}
-    return _sorted_connection(ctx, views, sortKey, keys, "webhookSubscriptions", args)
+    return sorted_connection(ctx, views, sortKey, keys, "webhookSubscriptions", args)
 
 
 def webhook_subscription(ctx: Ctx, id: str) -> WebhookSubscriptionView | None:

@@ -206,6 +206,7 @@ class ShopState:
     bulk_operations: dict[int, BulkOperation] = field(default_factory=dict)
     subscriptions: dict[int, WebhookSubscription] = field(default_factory=dict)
     installations: dict[str, Installation] = field(default_factory=dict)
+    charges: dict[int, Any] = field(default_factory=dict)  # app subscriptions (sandbox.shopify.billing)
     uploads: list[dict[str, Any]] = field(default_factory=list)  # every upload ever made (admin view)
     api_log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=2000))
 

@@ -294,6 +294,9 @@ class Sandbox:
                     token.revoked = True
             for num in [n for n, s in shop.subscriptions.items() if s.app_key == app_key]:
                 shop.subscriptions.pop(num)
+            for charge in shop.charges.values():  # uninstalling cancels the app's subscriptions
+                if charge.app_key == app_key and charge.status in ("PENDING", "ACTIVE"):
+                    charge.status = "CANCELLED"
         return sent
 
     def expire_tokens(self, shop: ShopState, app_key: str | None = None, kind: str = "access") -> int:

@@ -8,10 +8,8 @@ attributes start with an underscore and are never reachable from a query.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-from sandbox.shopify.config import API_VERSION
 from sandbox.shopify.context import Ctx, unsupported
 from sandbox.shopify.gids import gid, iso
 from sandbox.shopify.media import file_error_message
@@ -20,24 +18,22 @@ from sandbox.shopify.payloads import cdn_url, dimensions
 from sandbox.shopify.search import SearchField, matcher, parse_query, search_extension
 from sandbox.shopify.state import (
     READY,
-    BulkOperation,
     MediaFile,
     Product,
     Variant,
-    WebhookSubscription,
 )
 
 #: marker returned for fields of type QueryRoot (Job.query): resolved by the root resolvers
 ROOT = object()
 
 
-def _reject_extra(args: dict[str, Any], supported: set[str], where: str) -> None:
+def reject_extra(args: dict[str, Any], supported: set[str], where: str) -> None:
     for name, value in args.items():
         if value is not None and name not in supported:
             raise unsupported(f"The '{name}' argument of {where}")
 
 
-def _sorted_by(
+def sorted_by(
     items: list[Any], sort_key: str | None, keys: dict[str, Any], where: str, num: Any = None
 ) -> tuple[list[Any], Any]:
     """Items in ``sort_key`` order (ties by id) and the key function; ``num`` gives an item's id."""
@@ -53,7 +49,7 @@ def _sorted_by(
     return sorted(items, key=lambda item: (key(item), ident(item))), key
 
 
-def _sorted_connection(
+def sorted_connection(
     ctx: Ctx,
     items: list[Any],
     sort_key: str | None,
@@ -64,9 +60,9 @@ def _sorted_connection(
     num: Any = None,
     wrap: Any = None,
 ) -> dict[str, Any]:
-    """A connection over ``items`` in ``sort_key`` order (see :func:`_sorted_by`), paged by ``args``."""
+    """A connection over ``items`` in ``sort_key`` order (see :func:`sorted_by`), paged by ``args``."""
     ident = num or (lambda item: item._num)
-    ordered, key = _sorted_by(items, sort_key, keys, where, num=ident)
+    ordered, key = sorted_by(items, sort_key, keys, where, num=ident)
     return build_connection(ordered, key, ident, args, max_page=ctx.max_page, bulk=ctx.bulk, wrap=wrap)
 
 
@@ -205,7 +201,7 @@ class VariantView:
         return self._ctx.shop.live_file(self._v.media_num) if self._v.media_num is not None else None
 
     def media(self, **args: Any) -> dict[str, Any]:
-        _reject_extra(args, PAGE_ARGS, "ProductVariant.media")
+        reject_extra(args, PAGE_ARGS, "ProductVariant.media")
         f = self._file()
         items = [MediaImageView(self._ctx, f)] if f is not None else []
         return build_connection(
@@ -287,7 +283,7 @@ class ProductView:
         return ImageView(self._ctx, ready[0]) if ready else None
 
     def media(self, sortKey: str | None = None, query: str | None = None, **args: Any) -> dict[str, Any]:
-        _reject_extra(args, PAGE_ARGS, "Product.media")
+        reject_extra(args, PAGE_ARGS, "Product.media")
         views = [MediaImageView(self._ctx, f, i) for i, f in enumerate(self._files())]
         if query:
             parsed = parse_query(query)
@@ -311,7 +307,7 @@ class ProductView:
         )
 
     def images(self, sortKey: str | None = None, **args: Any) -> dict[str, Any]:
-        _reject_extra(args, PAGE_ARGS, "Product.images")
+        reject_extra(args, PAGE_ARGS, "Product.images")
         ready = [f for f in self._files() if f.status == READY]
         views = [(i, ImageView(self._ctx, f)) for i, f in enumerate(ready)]
         conn = build_connection(
@@ -328,174 +324,12 @@ class ProductView:
         return conn
 
     def variants(self, sortKey: str | None = None, **args: Any) -> dict[str, Any]:
-        _reject_extra(args, PAGE_ARGS, "Product.variants")
+        reject_extra(args, PAGE_ARGS, "Product.variants")
         views = [VariantView(self._ctx, self._p, v) for v in self._p.variants]
         keys = {"POSITION": lambda v: v._v.position, "ID": lambda v: v._num}
-        return _sorted_connection(self._ctx, views, sortKey or "POSITION", keys, "Product.variants", args)
+        return sorted_connection(self._ctx, views, sortKey or "POSITION", keys, "Product.variants", args)
 
     def _note_search(self, path: str, text: str, parsed: Any) -> None:
         ext = search_extension(path, text, parsed)
         if ext is not None:
             self._ctx.search.append(ext)
-
-
-class BulkOperationView:
-    graphql_type = "BulkOperation"
-
-    def __init__(self, ctx: Ctx, op: BulkOperation) -> None:
-        self._ctx, self._op = ctx, op
-
-    def id(self) -> str:
-        return gid("BulkOperation", self._op.num)
-
-    def status(self) -> str:
-        return self._op.status
-
-    def type(self) -> str:
-        return "QUERY"
-
-    def errorCode(self) -> str | None:
-        return self._op.error_code
-
-    def createdAt(self) -> str | None:
-        return iso(self._op.created_at)
-
-    def completedAt(self) -> str | None:
-        return iso(self._op.completed_at)
-
-    def objectCount(self) -> str:
-        return str(self._op.object_count)
-
-    def rootObjectCount(self) -> str:
-        return str(self._op.root_object_count)
-
-    def fileSize(self) -> str | None:
-        return str(len(self._op.jsonl)) if self._op.jsonl else None
-
-    def url(self) -> str | None:
-        if self._op.status != "COMPLETED" or not self._op.jsonl:
-            return None
-        return f"{self._ctx.base_url}/{self._ctx.shop.domain}/bulk/{self._op.num}.jsonl"
-
-    def partialDataUrl(self) -> None:
-        return None
-
-    def query(self) -> str:
-        return self._op.query
-
-
-class WebhookSubscriptionView:
-    graphql_type = "WebhookSubscription"
-
-    def __init__(self, ctx: Ctx, sub: WebhookSubscription) -> None:
-        self._ctx, self._s, self._num = ctx, sub, sub.num
-
-    def id(self) -> str:
-        return gid("WebhookSubscription", self._s.num)
-
-    def legacyResourceId(self) -> str:
-        return str(self._s.num)
-
-    def topic(self) -> str:
-        return self._s.topic
-
-    def callbackUrl(self) -> str:
-        return self._s.callback_url
-
-    def endpoint(self) -> dict[str, Any]:
-        return {"__typename": "WebhookHttpEndpoint", "callbackUrl": self._s.callback_url}
-
-    def format(self) -> str:
-        return self._s.format
-
-    def includeFields(self) -> list[str]:
-        return list(self._s.include_fields)
-
-    def metafieldNamespaces(self) -> list[str]:
-        return []
-
-    def filter(self) -> None:
-        return None
-
-    def apiVersion(self) -> dict[str, Any]:
-        return {"handle": API_VERSION, "displayName": API_VERSION, "supported": True}
-
-    def createdAt(self) -> str | None:
-        return iso(self._s.created_at)
-
-    def updatedAt(self) -> str | None:
-        return iso(self._s.updated_at)
-
-
-class ShopView:
-    graphql_type = "Shop"
-
-    def __init__(self, ctx: Ctx) -> None:
-        self._ctx = ctx
-
-    def id(self) -> str:
-        return gid("Shop", self._ctx.shop.num)
-
-    def name(self) -> str:
-        return self._ctx.shop.name
-
-    def myshopifyDomain(self) -> str:
-        return self._ctx.shop.domain
-
-    def email(self) -> str:
-        return f"owner@{self._ctx.shop.domain}"
-
-    def contactEmail(self) -> str:
-        return self.email()
-
-    def url(self) -> str:
-        return f"https://{self._ctx.shop.domain}"
-
-    def currencyCode(self) -> str:
-        return "USD"
-
-    def ianaTimezone(self) -> str:
-        return "UTC"
-
-    def createdAt(self) -> str | None:
-        return iso(self._ctx.shop.created_at)
-
-    def plan(self) -> dict[str, Any]:
-        return {"displayName": "Basic", "partnerDevelopment": False, "shopifyPlus": False}
-
-    def primaryDomain(self) -> dict[str, Any]:
-        domain = self._ctx.shop.domain
-        return {
-            "id": gid("Domain", self._ctx.shop.num),
-            "host": domain,
-            "url": f"https://{domain}",
-            "sslEnabled": True,
-        }
-
-
-class AppInstallationView:
-    graphql_type = "AppInstallation"
-
-    def __init__(self, ctx: Ctx) -> None:
-        self._ctx = ctx
-
-    def id(self) -> str:
-        return gid("AppInstallation", self._ctx.shop.num)
-
-    def accessScopes(self) -> list[dict[str, str]]:
-        return [{"handle": s, "description": s.replace("_", " ")} for s in sorted(self._ctx.scopes)]
-
-    def launchUrl(self) -> str:
-        return f"https://admin.shopify.com/store/{self._ctx.shop.handle}/apps/{self._ctx.app_key}"
-
-    def uninstallUrl(self) -> None:
-        return None
-
-    def app(self) -> dict[str, Any]:
-        app = self._ctx.sb.app(self._ctx.app_key)
-        return {
-            "id": gid("App", zlib.crc32(self._ctx.app_key.encode())),
-            "apiKey": self._ctx.app_key,
-            "title": app.name if app else self._ctx.app_key,
-            "handle": self._ctx.app_key,
-        }

@@ -93,7 +93,7 @@ class WebhookDispatcher:
             "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": sign(body, app.api_secret),
             "X-Shopify-Shop-Domain": shop.domain,
-            "X-Shopify-API-Version": API_VERSION,
+            "X-Shopify-API-Version": app.webhooks_api_version or API_VERSION,
             "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-Event-Id": event_id,
             "X-Shopify-Triggered-At": iso_precise(triggered_at),
