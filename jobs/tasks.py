@@ -68,7 +68,9 @@ def _guard(work: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
             status, error = JobStatus.FAILED, str(result.get("reason") or result["state"])
             error_class = "OperationFailed"
     except TransientError as exc:
-        left = (job.retries_left or 0) if job is not None else 0
+        if job is None:
+            raise  # called outside rq: the caller decides about retrying
+        left = job.retries_left or 0
         if left > 0:
             attempt = services.settings.job_retries - left + 1
             job_ended(
