@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export U2NET_HOME ?= $(CURDIR)/var/models
 
-.PHONY: demo test install model env browser lint unit model-tests integration e2e browser-tests security bench clean
+.PHONY: demo test install model env browser realstore lint unit model-tests integration e2e browser-tests security realstore-tests bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package to run the browser tests (they skip)"; fi; }
 
+# Debian's PHP for the real WooCommerce store of the real-store tests (the harness downloads Debian's
+# wordpress package itself; the WooCommerce archive comes from ../shared or WOOCOMMERCE_ARCHIVE).
+REALSTORE_PACKAGES := php-cli php-mysql php-curl php-gd php-xml php-mbstring php-intl php-zip php-getid3 libjs-underscore libjs-cropper
+realstore:
+	@{ command -v php >/dev/null 2>&1 && php -m | grep -qx mysqli && [ -d /usr/share/php/getid3 ] && [ -d /usr/share/javascript/cropper ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(REALSTORE_PACKAGES)) >/dev/null; \
+	  else echo "PHP not found: install Debian's $(REALSTORE_PACKAGES) to run the real-store tests (they skip)"; fi; }
+
 demo: model env
 	$(BIN)/connector demo
 
-test: model browser
+test: model browser realstore
 	$(BIN)/pytest
 
 unit: install
@@ -49,13 +57,23 @@ browser-tests: model browser
 	$(BIN)/pytest -m browser
 security: model
 	$(BIN)/pytest -m security
+realstore-tests: model browser realstore
+	$(BIN)/pytest -m realstore
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Every figure of bench/README.md, each as a ratio to its bound measured in the same run.
+# BENCH_ARGS=--quick for a short look (every benchmark has --quick; the pipeline one then runs 1 round).
+BENCH_ARGS ?=
 bench: model
-	$(BIN)/python bench/pipeline_bench.py && $(BIN)/python bench/connector_bench.py && $(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/connector_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/try_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/worker_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/sync_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhook_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/pipeline_bench.py $(if $(BENCH_ARGS),--rounds 1,)
 
 clean:
 	rm -rf var/try var/demo .pytest_cache

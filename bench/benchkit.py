@@ -189,3 +189,8 @@ def machine_summary() -> list[str]:
         f"(providers {', '.join(onnxruntime.get_available_providers())}; the connector uses "
         f"{os.environ.get('ONNX_PROVIDERS', 'CPUExecutionProvider')}), rembg {version('rembg')}",
     ]
+
+
+def print_machine() -> None:
+    """Print the machine summary (every benchmark ends with it)."""
+    print("\n".join(machine_summary()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import multiprocessing
+import os
 import shutil
 import tempfile
 import time
@@ -52,8 +53,14 @@ STAGE_LABELS = {"sync_product": "webhook re-sync"}
 # --------------------------------------------------------------------------------- raw rembg
 
 
-def _raw_rembg_child(images: list[tuple[str, bytes]], ready: Any, go: Event, results: Any) -> None:
+def _raw_rembg_child(
+    images: list[tuple[str, bytes]], ready: Any, go: Event, results: Any, cpu: int | None
+) -> None:
     """One raw-rembg process: warm a session up, wait for the start signal, time its share."""
+    import os
+
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})  # before onnxruntime sizes its thread pool
     import pipeline_bench
 
     from jobs.imaging import PipelineSettings, RembgCutter, get_cutter
@@ -79,12 +86,18 @@ class RawFigures:
         return self.images / self.seconds
 
 
-def raw_rembg(images: list[tuple[str, bytes]], processes: int) -> RawFigures:
-    """``rembg.remove`` on every image, split over ``processes`` warmed-up processes started together."""
+def raw_rembg(images: list[tuple[str, bytes]], processes: int, pin: bool) -> RawFigures:
+    """``rembg.remove`` on every image, split over ``processes`` warmed-up processes started together.
+
+    ``pin``: process *i* runs on CPU *i* only, as the pinned workers do.
+    """
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     shares = [images[i::processes] for i in range(processes)]
-    procs = [ctx.Process(target=_raw_rembg_child, args=(share, ready, go, results)) for share in shares]
+    procs = [
+        ctx.Process(target=_raw_rembg_child, args=(share, ready, go, results, _cpu(i, pin)))
+        for i, share in enumerate(shares)
+    ]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -158,15 +171,38 @@ class EndToEnd:
         return self.workers * stage.jobs / stage.busy if stage and stage.busy else 0.0
 
 
+def _cpu(index: int, pin: bool) -> int | None:
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[index % len(cpus)] if pin else None
+
+
+def _pinned(index: int, pin: bool) -> str | None:
+    cpu = _cpu(index, pin)
+    return None if cpu is None else str(cpu)
+
+
 def run_workers(
-    stack: DevStack, store_id: int, workers: int, before: set[str], log_dir: Path, timeout: float
+    stack: DevStack,
+    store_id: int,
+    workers: int,
+    before: set[str],
+    log_dir: Path,
+    timeout: float,
+    publishers: int = 1,
+    pin: bool = True,
 ) -> EndToEnd:
-    """Start ``workers`` worker subprocesses, wait until all work is done, collect the figures.
+    """Start ``workers`` image workers (each pinned to its own CPU when ``pin``) and ``publishers``
+    store-write workers, wait until all work is done, collect the figures.
 
     ``before``: the job ids that existed before this store was installed (they are not its work).
     """
     started = time.time()
-    procs = [stack.worker(log=log_dir / f"worker-{workers}w-{i}.log") for i in range(workers)]
+    procs = [
+        stack.worker(log=log_dir / f"worker-{workers}w-{i}.log", cpus=_pinned(i, pin)) for i in range(workers)
+    ]
+    procs += [
+        stack.worker(log=log_dir / f"publisher-{workers}w-{i}.log", publisher=True) for i in range(publishers)
+    ]
     try:
         wait_settled(stack, timeout)
         peaks = [peak_rss_mib(proc.pid) for proc in procs if proc.poll() is None]
@@ -195,11 +231,15 @@ def wait_settled(stack: DevStack, timeout: float) -> None:
     """Wait until the stack is idle and no retry is scheduled either (``wait_idle`` does not count those)."""
     from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
 
-    queue = stack.services.queue()
+    from connector.worker_memory import worker_queue_names
+
+    names = worker_queue_names(stack.services.settings, publisher=False)
+    queues = [stack.services.queue(name) for name in names]
     deadline = time.monotonic() + timeout
     while True:
         stack.wait_idle(timeout=max(1.0, deadline - time.monotonic()))
-        if not ScheduledJobRegistry(queue=queue).count and not DeferredJobRegistry(queue=queue).count:
+        later = sum(ScheduledJobRegistry(queue=q).count + DeferredJobRegistry(queue=q).count for q in queues)
+        if not later:
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"retries still scheduled after {timeout:.0f}s")
@@ -245,7 +285,7 @@ def report(e2e: EndToEnd, raw: RawFigures) -> None:
         f"connector end to end:    {e2e.rate:6.2f} images/s  ({e2e.wall:6.1f} s, of which worker "
         f"start-up {e2e.startup:.1f} s)"
     )
-    print(f"ratio connector/rembg: {ratio:.2f}")
+    print(f"ratio connector/rembg: {ratio:.2f}  (goal ≥ 0.85)")
     print(
         f"process stage alone:     {e2e.process_rate:6.2f} images/s  (ratio to rembg "
         f"{e2e.process_rate / raw.rate:.2f}; the rest of the wall time is sync and publish)"
@@ -273,6 +313,10 @@ def main() -> int:
     parser.add_argument("--redis-url", default="", help="default: embedded Redis in a temp folder")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (database, logs)")
+    parser.add_argument(
+        "--publishers", type=int, default=1, help="store-write workers next to the image workers"
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin image workers to one CPU each")
     args = parser.parse_args()
     products = 5 if args.quick else args.products
     counts = [int(n) for n in (args.workers or ("1" if args.quick else "1,2")).split(",")]
@@ -286,8 +330,15 @@ def main() -> int:
                 shop = f"bench-{workers}w.myshopify.com"
                 before = set(job_ids(stack.services))
                 store_id = seed_shop(stack, shop, args.seed, products)
-                raw = raw_rembg(served_images(stack, shop), workers)
-                e2e = run_workers(stack, store_id, workers, before, var_dir, args.timeout)
+                pin = not args.no_pin and workers <= len(os.sched_getaffinity(0))
+                raw = raw_rembg(served_images(stack, shop), workers, pin)
+                e2e = run_workers(
+                    stack, store_id, workers, before, var_dir, args.timeout, args.publishers, pin
+                )
+                print(
+                    f"(image workers {'pinned one CPU each' if pin else 'not pinned'}, "
+                    f"{args.publishers} publisher(s))"
+                )
                 report(e2e, raw)
                 results.append((e2e, raw))
             web_peak = peak_rss_mib()

@@ -166,10 +166,33 @@ def report(f: SyncFigures) -> None:
             f"GraphQL: {g['requests']:.0f} requests, {g['throttled']:.0f} throttled, {g['retries']:.0f} "
             f"retries, {g['waited']:.1f} s waiting for cost points"
         )
+        _bounds(f, g)
     print(
         f"sync process RSS: {f.rss_before:.0f} MiB before, peak {f.peak_rss:.0f} MiB "
         f"(+{f.peak_rss - f.rss_before:.0f})"
     )
+
+
+def _bounds(f: SyncFigures, g: dict[str, float]) -> None:
+    """Each Shopify sync's figure against its platform bound, measured in the same sync."""
+    if f.products and g.get("actual_points"):
+        per_product = g["actual_points"] / f.products
+        print(
+            f"points: requested {g['requested_points']:.0f}, charged {g['actual_points']:.0f} "
+            f"({per_product:.1f} a product); {f.products / max(g['requests'], 1):.1f} products a request"
+        )
+        if g.get("restore_rate") and "pages" in f.label:
+            bound = g["restore_rate"] / per_product
+            print(
+                f"ratio products/s ÷ the bucket's bound ({g['restore_rate']:.0f} points/s ÷ "
+                f"{per_product:.1f} points a product = {bound:.1f}/s): {f.rate / bound:.2f} "
+                "(above 1 while the full starting bucket lasts)"
+            )
+    if f.first_product_after and f.products >= f.catalog and "bulk" in f.label:
+        print(
+            f"ratio sync ÷ export (first product after {f.first_product_after:.1f} s): "
+            f"{f.seconds / f.first_product_after:.2f}  (goal ≤ 1.2)"
+        )
 
 
 def main() -> int:

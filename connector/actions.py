@@ -8,6 +8,7 @@ from connector.enqueue import enqueue
 from connector.errors import ConflictError, NotFound
 from connector.models import Image, ImageVersion, Product, VersionKind, utcnow
 from connector.processing import queue_processing
+from connector.qa_learning import record_decision
 from connector.rollback import rollback_targets
 from connector.runs import finish_if_idle, start_run
 from connector.services import Services
@@ -72,6 +73,7 @@ def approve(services: Services, version_id: int, actor: str = "operator") -> Non
             raise ConflictError(f"image {image.id} is no longer on the store", hint="resync the store")
         set_state(image, ImageStatus.APPROVED, "status")
         image_id = image.id
+        record_decision(s, version, image, "approve", actor)
     enqueue(
         services,
         "publish_version_job",
@@ -102,6 +104,8 @@ def reject(services: Services, version_id: int, actor: str = "operator") -> None
         set_state(version, VersionState.REJECTED)
         version.actor = actor
         image = s.get(Image, version.image_id)
+        if image is not None and version.kind == VersionKind.RESULT.value:
+            record_decision(s, version, image, "reject", actor)
         if image is not None and image.status in (ImageStatus.REVIEW.value, ImageStatus.APPROVED.value):
             set_state(image, ImageStatus.FAILED, "status")
             image.failure_code, image.failure_reason = "rejected", f"rejected by {actor}"

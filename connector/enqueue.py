@@ -85,7 +85,7 @@ def enqueue(
 
 def put_on_queue(services: Services, spec: JobSpec) -> bool:
     """Queue a recorded job (also used by the reconciler to queue a lost one again)."""
-    queue = services.queue()
+    queue = services.queue(services.settings.queue_for(spec.kind))
     # Workers started together (after a crash) queue the same resumptions at once: one of them
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
     guard = f"{spec.job_id}:enqueueing"

@@ -46,12 +46,23 @@ def preset_names() -> list[str]:
     return sorted(PRESETS)
 
 
-def cutter_for(model: str, providers: Sequence[str], alpha_matting: bool = False) -> Cutter:
-    """The process's cached cutter for ``model`` on ``providers``."""
-    from jobs.imaging import get_cutter
+def cutter_for(
+    model: str,
+    providers: Sequence[str],
+    alpha_matting: bool = False,
+    *,
+    threads: int = 0,
+    memory_arena: bool = False,
+) -> Cutter:
+    """The process's cached cutter for ``model`` on ``providers``.
+
+    ``threads`` (0: one per CPU the process may use) and ``memory_arena`` set onnxruntime's
+    session options (``ONNX_THREADS``, ``ONNX_MEMORY_ARENA``).
+    """
+    from jobs.imaging import SessionTuning, get_cutter
 
     with service_errors():
-        return get_cutter(model, tuple(providers), alpha_matting)
+        return get_cutter(model, tuple(providers), alpha_matting, SessionTuning(threads, memory_arena))
 
 
 def run_workflow(data: bytes, settings: PipelineSettings, cutter: Cutter) -> Outcome:

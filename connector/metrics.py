@@ -229,25 +229,28 @@ class QueueCollector(Collector):
 
         up = GaugeMetricFamily("connector_redis_up", "1 when Redis answered the scrape.")
         try:
-            queue = Queue(self.settings.rq_queue, connection=self.redis)
             depth = GaugeMetricFamily(
                 "connector_queue_depth", "Jobs in the queue by state.", labels=["queue", "state"]
             )
-            name = self.settings.queue_name
-            depth.add_metric([name, "queued"], queue.count)
-            depth.add_metric([name, "started"], StartedJobRegistry(queue=queue).count)
-            depth.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=queue).count)
-            depth.add_metric([name, "failed"], FailedJobRegistry(queue=queue).count)
             age = GaugeMetricFamily(
                 "connector_queue_oldest_job_age_seconds",
                 "Seconds the oldest queued job has waited (0: queue empty).",
                 labels=["queue"],
             )
-            age.add_metric([name], self._oldest_age(queue))
-            workers = Worker.all(queue=queue)
             live = GaugeMetricFamily("connector_workers", "Live rq workers on the queue.", labels=["queue"])
-            live.add_metric([name], len(workers))
-            memory = self._memory({w.name for w in workers})
+            names: set[str] = set()
+            for full_name in self._queue_names():
+                queue = Queue(full_name, connection=self.redis)
+                name = full_name.removeprefix(f"{self.settings.redis_namespace}-")
+                depth.add_metric([name, "queued"], queue.count)
+                depth.add_metric([name, "started"], StartedJobRegistry(queue=queue).count)
+                depth.add_metric([name, "scheduled"], ScheduledJobRegistry(queue=queue).count)
+                depth.add_metric([name, "failed"], FailedJobRegistry(queue=queue).count)
+                age.add_metric([name], self._oldest_age(queue))
+                workers = Worker.all(queue=queue)
+                live.add_metric([name], len(workers))
+                names.update(w.name for w in workers)
+            memory = self._memory(names)
         except Exception as exc:  # Redis down: say so instead of failing the whole scrape
             log.warning("metrics: Redis did not answer: %s", type(exc).__name__)
             up.add_metric([], 0)
@@ -255,6 +258,10 @@ class QueueCollector(Collector):
             return
         up.add_metric([], 1)
         yield from (up, depth, age, live, memory)
+
+    def _queue_names(self) -> list[str]:
+        """The image queue, then the publish queue (one queue when they are the same)."""
+        return list(dict.fromkeys([self.settings.rq_queue, self.settings.rq_publish_queue]))
 
     def _oldest_age(self, queue: Any) -> float:
         from rq.job import Job

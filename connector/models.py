@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -116,7 +117,12 @@ class Product(Base):
 
 
 class Image(Base):
-    """One image slot of a product, keyed by the media id the store shows in it now."""
+    """One image slot of a product, keyed by the media id the store shows in it now.
+
+    ``position`` is the slot's place in the product's gallery, or ``VARIANTS_ONLY`` (-1) for a photo
+    only variants show.  A media several products show is processed in one of them (the first
+    synced); its slots in the others are SKIPPED with ``failure_code`` ``shared_media``.
+    """
 
     __tablename__ = "images"
 
@@ -141,7 +147,11 @@ class Image(Base):
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("store_id", "platform_media_id", name="uq_image_store_media"),)
+    # one media may be shown by several products (WooCommerce's "Duplicate", Shopify's shared files)
+    __table_args__ = (
+        UniqueConstraint("product_id", "platform_media_id", name="uq_image_product_media"),
+        Index("ix_images_store_media", "store_id", "platform_media_id"),
+    )
 
     product: Mapped[Product] = relationship(back_populates="images")
     versions: Mapped[list[ImageVersion]] = relationship(
@@ -306,3 +316,20 @@ class Reconciliation(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     actor: Mapped[str] = mapped_column(String(128), default="system")
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class QaDecision(Base):
+    """A person's approve or reject of a result, kept with the scores the gates saw (to learn from)."""
+
+    __tablename__ = "qa_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("image_versions.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))  # "approve" or "reject"
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the gates' verdict then
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model: Mapped[str] = mapped_column(String(64), default="")
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

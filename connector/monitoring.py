@@ -144,12 +144,13 @@ def live_state(settings: Settings, redis: Any) -> dict[str, Any]:
         for sample in family.samples:
             if family.name == "connector_redis_up":
                 state["redis"] = bool(sample.value)
-            elif family.name == "connector_queue_depth":
-                state["queue"][sample.labels["state"]] = int(sample.value)
+            elif family.name == "connector_queue_depth":  # image and publish queues together
+                label = sample.labels["state"]
+                state["queue"][label] = state["queue"].get(label, 0) + int(sample.value)
             elif family.name == "connector_queue_oldest_job_age_seconds":
-                state["oldest_age"] = sample.value
-            elif family.name == "connector_workers":
-                state["workers"] = int(sample.value)
+                state["oldest_age"] = max(state["oldest_age"], sample.value)
+            elif family.name == "connector_workers":  # every worker serves the publish queue
+                state["workers"] = max(state["workers"], int(sample.value))
             elif family.name == "connector_worker_memory_bytes":
                 state["memory"][sample.labels["worker"]] = sample.value
     state["throttles"] = metrics.totals(settings, "connector_platform_throttles", "platform")

@@ -15,6 +15,7 @@ filename (which carries the operation id), so there is never a second upload.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from connector.models import (
     VersionKind,
     utcnow,
 )
-from connector.port import MediaState, StoreClient
+from connector.port import VARIANTS_ONLY, MediaState, StoreClient
 from connector.services import Services
 from connector.states import ImageStatus, OperationState, VersionState, set_state
 
@@ -55,9 +56,16 @@ class StepContext:
     fence: Fence
 
 
+_OUR_SUFFIXES = re.compile(r"(-ic\d+(-\d+)?)+$")  # WordPress may add "-1" to a taken name
+
+
 def upload_filename(op: Operation, version: ImageVersion, base: str | None) -> str:
-    """The filename an operation uploads under; it carries the operation id (idempotency)."""
-    stem = (base or "image").rsplit("/", 1)[-1].rsplit(".", 1)[0][:60] or "image"
+    """The filename an operation uploads under; it carries the operation id (idempotency).
+
+    The merchant's name stays the stem: the suffix of an earlier operation (a slot replaced again)
+    is dropped, so names never stack up (``shoe-ic3-ic20.png``)."""
+    stem = (base or "image").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = _OUR_SUFFIXES.sub("", stem)[:60] or "image"
     return f"{stem}-ic{op.id}.{EXTENSIONS.get(version.mime, 'png')}"
 
 
@@ -133,15 +141,24 @@ def _slot_position(ctx: StepContext, old_media_id: str, fallback: int) -> int:
     return current.position if current else fallback
 
 
+def _in_gallery(ctx: StepContext) -> bool:
+    """False for a slot only variants show: it is swapped by relinking them, the gallery untouched."""
+    with ctx.services.session() as s:
+        return _load(s, ctx.op_id)[0].position != VARIANTS_ONLY
+
+
 def _step_attach(ctx: StepContext) -> None:
     new, _old = _new_media(ctx)
-    ctx.client.attach_media(ctx.product_platform_id, new)
+    if _in_gallery(ctx):
+        ctx.client.attach_media(ctx.product_platform_id, new)
 
 
 def _step_move(ctx: StepContext) -> None:
     new, old = _new_media(ctx)
     with ctx.services.session() as s:
         fallback = _load(s, ctx.op_id)[0].position
+    if fallback == VARIANTS_ONLY:
+        return
     # three-way: the slot is where the old media is *now* (the merchant may have reordered)
     ctx.client.move_media(ctx.product_platform_id, new, _slot_position(ctx, old, fallback))
 
@@ -265,8 +282,9 @@ def undo(ctx: StepContext) -> None:
         op, _image, _version = _load(s, ctx.op_id)
         new, old, position, variants = op.new_media_id, op.old_media_id, op.position, tuple(op.variant_ids)
     if ctx.client.media_exists(old):
-        ctx.client.attach_media(ctx.product_platform_id, old)
-        ctx.client.move_media(ctx.product_platform_id, old, position)
+        if position != VARIANTS_ONLY:
+            ctx.client.attach_media(ctx.product_platform_id, old)
+            ctx.client.move_media(ctx.product_platform_id, old, position)
         if variants:
             ctx.client.link_variants(ctx.product_platform_id, old, variants)
     if new:

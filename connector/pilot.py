@@ -410,7 +410,13 @@ def try_command(
     try:
         settings = pilot_settings(preset or service.preset, model or service.model, store)
         started = time.perf_counter()
-        cutter = cutter_for(settings.model, service.onnx_providers, settings.alpha_matting)
+        cutter = cutter_for(
+            settings.model,
+            service.onnx_providers,
+            settings.alpha_matting,
+            threads=service.onnx_threads,
+            memory_arena=service.onnx_memory_arena,
+        )
         load_seconds = time.perf_counter() - started
         target.mkdir(parents=True, exist_ok=True)
     except ConnectorError as exc:

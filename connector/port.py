@@ -31,12 +31,17 @@ class MediaState(enum.StrEnum):
     FAILED = "FAILED"
 
 
+#: :attr:`RemoteImage.position` of a photo only variants show (not in the product's gallery): it is
+#: replaced by relinking those variants, never attached to or moved in the gallery.
+VARIANTS_ONLY = -1
+
+
 @dataclass(frozen=True)
 class RemoteImage:
     """One product image as the store shows it now."""
 
     media_id: str
-    position: int  # zero-based order on the product; 0 is the featured image
+    position: int  # zero-based order on the product; 0 is the featured image; VARIANTS_ONLY
     src: str  # URL the bytes can be fetched from
     alt: str | None = None
     state: MediaState = MediaState.READY
@@ -296,6 +301,24 @@ class FollowUpConsent(Protocol):
 def followup_consent(app: PlatformApp) -> FollowUpConsent | None:
     """The app's second consent step, or None when its install is complete after the handshake."""
     return app if isinstance(app, FollowUpConsent) else None
+
+
+@runtime_checkable
+class CredentialCheck(Protocol):
+    """Optional part of a :class:`PlatformApp`: checking credentials an operator enters by hand."""
+
+    def store_address(self, shop: str) -> str:
+        """The store's address in canonical form (as webhooks name it); AuthError when it is none."""
+        ...
+
+    def check_credentials(self, shop: str, credentials: Mapping[str, Any]) -> None:
+        """Prove the credentials work on the store; AuthError saying what does not and what to do."""
+        ...
+
+
+def credential_check(app: PlatformApp) -> CredentialCheck | None:
+    """The app's credential check, or None when it has none (credentials are then taken as given)."""
+    return app if isinstance(app, CredentialCheck) else None
 
 
 class PlatformObserver(Protocol):

@@ -19,6 +19,7 @@ from connector.enqueue import enqueue
 from connector.errors import BadImageError, ConnectorError, TransientError
 from connector.faults import fail_point
 from connector.imaging import cutter_for, preset_settings, run_workflow
+from connector.media_types import sniff_mime
 from connector.models import (
     Image,
     ImageVersion,
@@ -79,9 +80,14 @@ def connector_result_hashes(session: Session, store_id: int) -> set[str]:
 
 
 def record_original(
-    session: Session, image: Image, digest: str, data_len: int, run_id: int | None
+    session: Session,
+    image: Image,
+    digest: str,
+    data_len: int,
+    run_id: int | None,
+    mime: str = "application/octet-stream",
 ) -> ImageVersion:
-    """The original version for these bytes (created once), made the image's original."""
+    """The original version for these bytes (created once, with their media type), made the original."""
     version = session.scalar(
         select(ImageVersion).where(
             ImageVersion.image_id == image.id,
@@ -96,6 +102,7 @@ def record_original(
             kind=VersionKind.ORIGINAL.value,
             state=VersionState.PUBLISHED.value,
             blob_hash=digest,
+            mime=mime,
             size_bytes=data_len,
             platform_media_id=image.platform_media_id,
             why="backup before any change",
@@ -274,7 +281,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             image.origin = "connector"
             set_state(image, ImageStatus.SKIPPED, "status")
             return ProcessResult(image.status, reason="bytes are a result the connector made (loop guard)")
-        record_original(s, image, digest, len(data), run_id)
+        record_original(s, image, digest, len(data), run_id, sniff_mime(data))
         existing = s.scalar(
             select(ImageVersion).where(
                 ImageVersion.image_id == image.id,
@@ -287,7 +294,13 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             return _decide(s, store, image, existing, run_id)
     export_model_home(services.settings)
     try:
-        cutter = cutter_for(settings.model, services.settings.onnx_providers, settings.alpha_matting)
+        cutter = cutter_for(
+            settings.model,
+            services.settings.onnx_providers,
+            settings.alpha_matting,
+            threads=services.settings.onnx_threads,
+            memory_arena=services.settings.onnx_memory_arena,
+        )
         outcome = run_workflow(data, settings, _FaultPointCutter(cutter, services.settings))
         metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:

@@ -20,6 +20,8 @@ from dotenv import load_dotenv
 from connector.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Job kinds that only talk to a store (no model): they go to the publish queue.
+PUBLISH_KINDS = frozenset({"publish", "rollback", "resume"})
 
 #: The platforms a deployment speaks unless ``PLATFORMS`` says otherwise (see connector.platforms).
 DEFAULT_PLATFORMS = "shopify=adapters.shopify:build_app,woocommerce=adapters.woocommerce:build_app"
@@ -62,9 +64,12 @@ class Settings:
     u2net_home: Path
     model: str
     onnx_providers: tuple[str, ...]
+    onnx_threads: int  # intra-op threads of the model session; 0: one per CPU the worker may use
+    onnx_memory_arena: bool  # onnxruntime's CPU memory arena (never shrinks; off for lean workers)
     preset: str
     default_mode: str  # auto | review
     queue_name: str
+    publish_queue_name: str  # store writes (publish, rollback, resume); empty: the image queue
     redis_namespace: str  # prefix of every key and queue, so deployments (or test runs) can share one Redis
     job_timeout: int
     job_retries: int
@@ -128,9 +133,12 @@ class Settings:
             u2net_home=Path(e.get("U2NET_HOME", str(var_dir / "models"))).resolve(),
             model=e.get("REMBG_MODEL", "u2netp"),
             onnx_providers=providers,
+            onnx_threads=int(e.get("ONNX_THREADS", "0")),
+            onnx_memory_arena=_bool(e.get("ONNX_MEMORY_ARENA", "false")),
             preset=e.get("DEFAULT_PRESET", "clean-white"),
             default_mode=mode,
             queue_name=e.get("QUEUE_NAME", "images"),
+            publish_queue_name=e.get("PUBLISH_QUEUE_NAME", "publish"),
             redis_namespace=e.get("REDIS_NAMESPACE", "connector"),
             job_timeout=int(e.get("JOB_TIMEOUT", "600")),
             job_retries=int(e.get("JOB_RETRIES", "3")),
@@ -172,6 +180,15 @@ class Settings:
     def rq_queue(self) -> str:
         """The rq queue name, inside the Redis namespace."""
         return f"{self.redis_namespace}-{self.queue_name}"
+
+    @property
+    def rq_publish_queue(self) -> str:
+        """The rq queue of store writes (publish, rollback, resume), inside the Redis namespace."""
+        return f"{self.redis_namespace}-{self.publish_queue_name or self.queue_name}"
+
+    def queue_for(self, kind: str) -> str:
+        """The rq queue a job of this kind goes to: store writes to the publish queue."""
+        return self.rq_publish_queue if kind in PUBLISH_KINDS else self.rq_queue
 
     def redis_key(self, *parts: object) -> str:
         """A Redis key inside the namespace."""

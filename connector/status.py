@@ -17,7 +17,7 @@ from connector.states import JOB_LIVE, ImageStatus, JobStatus, RunStatus
 
 
 def _queue_depths(services: Services) -> dict[str, dict[str, int]]:
-    queue = services.queue()
+    names = dict.fromkeys([services.settings.rq_queue, services.settings.rq_publish_queue])
     return {
         queue.name: {
             "queued": queue.count,
@@ -25,6 +25,7 @@ def _queue_depths(services: Services) -> dict[str, dict[str, int]]:
             "scheduled": ScheduledJobRegistry(queue=queue).count,
             "failed": FailedJobRegistry(queue=queue).count,
         }
+        for queue in (services.queue(name) for name in names)
     }
 
 

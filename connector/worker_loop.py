@@ -21,7 +21,8 @@ from rq.exceptions import StopRequested
 from connector.errors import ConfigurationError
 from connector.reconcile import reconcile
 from connector.services import Services
-from connector.worker import WatchedForkWorker, WatchedWorker
+from connector.worker import WatchedForkWorker
+from connector.worker_memory import LeanWorker
 
 log = logging.getLogger(__name__)
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
@@ -60,7 +61,7 @@ def reconcile_now(services: Services, actor: str, every: float = 0) -> dict | No
 
 
 def _worker_class(services: Services, fork: bool) -> type[Worker]:
-    base: type[Worker] = WatchedForkWorker if fork else WatchedWorker  # type: ignore[assignment]
+    base: type[Worker] = WatchedForkWorker if fork else LeanWorker  # type: ignore[assignment]
     interval = services.settings.reconcile_interval
 
     class ConnectorWorker(base):  # type: ignore[valid-type,misc]
@@ -96,7 +97,9 @@ def _pause(seconds: float) -> bool:
     return True
 
 
-def run_worker(services: Services, *, burst: bool = False, fork: bool = False) -> None:
+def run_worker(
+    services: Services, queue_names: list[str], *, burst: bool = False, fork: bool = False
+) -> None:
     """Work the queue until stopped (or, with ``burst``, until it is empty); the schema must be current."""
     reconcile_now(services, "worker start")
     worker_class, pause = _worker_class(services, fork), 1.0
@@ -104,7 +107,7 @@ def run_worker(services: Services, *, burst: bool = False, fork: bool = False) -
         worker: Worker | None = None
         try:
             worker = worker_class(
-                [services.queue()],
+                [services.queue(name) for name in queue_names],
                 connection=services.redis,
                 maintenance_interval=max(1, min(services.settings.reconcile_interval, 600)),
             )

@@ -76,13 +76,6 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         return add_result(s, image_id, data, sha256(original), run_id)
 
 
-def drain(services: Services) -> None:
-    """Run every queued job in this process (an rq burst worker), as a worker would."""
-    from rq import SimpleWorker
-
-    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
-
-
 def free_port() -> int:
     """A TCP port free on loopback now."""
     import socket
@@ -118,3 +111,37 @@ def queue_publish(services: Services, version_id: int, image_id: int, run_id: in
         run_id=run_id,
         image_id=image_id,
     )
+
+
+def drain(services: Services) -> None:
+    """Run every queued job (image work, then store writes) in this process, as a worker would."""
+    from connector.worker_memory import LeanWorker, worker_queue_names
+
+    queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher=False)]
+    LeanWorker(queues, connection=services.redis).work(burst=True)
+
+
+#: QA scores of a clean cut-out: every gate passes with the default thresholds.
+CLEAN_SCORES: dict[str, float] = {
+    "mask_area": 0.3,
+    "edges_touched": 0.0,
+    "main_component": 1.0,
+    "thin_structure": 0.0,
+    "uncertain": 0.0,
+    "subject_size": 600.0,
+    "new_holes": 0.0,
+    "halo": 0.01,
+    "clipped": 0.0,
+    "low_contrast": 0.0,
+    "camouflage": 0.0,
+    "reflection": 0.0,
+    "filled_holes": 0.0,
+    "background_patches": 0.0,
+    "people": 0.0,
+    "misplaced_edge": 0.0,
+    "color_fidelity": 1.0,
+    "background_purity": 1.0,
+    "resolution": 1.0,
+    "upscale": 1.0,
+    "fill": 0.85,
+}

@@ -108,8 +108,11 @@ class ProductDraft:
         )
 
 
-def _rows(lines: Iterable[bytes | str]) -> list[dict[str, Any]]:
-    return [json.loads(raw) for raw in lines if raw.strip()]
+def _rows(lines: Iterable[bytes | str]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSONL stream, one at a time (the file is never held as a list)."""
+    for raw in lines:
+        if raw.strip():
+            yield json.loads(raw)
 
 
 def variant_media_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, list[str]]:
@@ -124,26 +127,39 @@ def variant_media_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, list[str
     return shown
 
 
+def _attach(draft: ProductDraft, row: dict[str, Any], shown: Mapping[str, list[str]]) -> None:
+    row_id = str(row["id"])
+    if gid_type(row_id) == "ProductVariant":
+        draft.variants[row_id] = list(shown.get(row_id, ()))
+    else:
+        row.pop("__parentId", None)
+        draft.media.append(row)
+
+
 def products_from_jsonl(
     lines: Iterable[bytes | str], variant_media: Mapping[str, list[str]] | None = None
 ) -> Iterator[RemoteProduct]:
     """Rebuild products from a bulk export: product rows and child rows with ``__parentId``.
 
-    Children are attached by parent id wherever they appear in the file and kept in file
-    order, which is the connection's order (so media positions survive).  ``variant_media``
-    (from :func:`variant_media_from_jsonl`) says which media each variant shows.
+    The file is read in one pass, line by line.  Children are attached by parent id wherever
+    they appear (Shopify does not promise that a parent comes first: a child seen before its
+    parent waits for it) and kept in file order, which is the connection's order (so media
+    positions survive).  ``variant_media`` (from :func:`variant_media_from_jsonl`) says which
+    media each variant shows.  Each product is handed out once, and dropped from memory then.
     """
-    rows = _rows(lines)
     shown = variant_media or {}
-    products = {str(r["id"]): ProductDraft.from_node(r) for r in rows if r.get("__parentId") is None}
-    for row in rows:
+    products: dict[str, ProductDraft] = {}
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    for row in _rows(lines):
         parent = row.get("__parentId")
-        if parent not in products:
-            continue
-        row_id = str(row["id"])
-        if gid_type(row_id) == "ProductVariant":
-            products[parent].variants[row_id] = list(shown.get(row_id, ()))
+        if parent is None:
+            draft = ProductDraft.from_node(row)
+            products[draft.product_id] = draft
+            for child in waiting.pop(draft.product_id, ()):
+                _attach(draft, child, shown)
+        elif parent in products:
+            _attach(products[parent], row, shown)
         else:
-            products[parent].media.append(row)
-    for draft in products.values():
-        yield draft.to_remote()
+            waiting.setdefault(str(parent), []).append(row)
+    for product_id in list(products):
+        yield products.pop(product_id).to_remote()

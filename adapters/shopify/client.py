@@ -28,6 +28,7 @@ from adapters.shopify.cost import estimate_cost
 from adapters.shopify.graphql import AdminGraphQL
 from adapters.shopify.http import Runtime, retry_policy, send, transport_error
 from adapters.shopify.ids import product_gid
+from adapters.shopify.paging import PagePlan, PageSizer
 from adapters.shopify.throttle import BucketFactory
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from adapters.shopify.webhooks import SUBSCRIBED_TOPICS
@@ -126,25 +127,50 @@ class ShopifyClient:
             yield from self.iter_products_paged(updated_since)
 
     def iter_products_paged(self, updated_since: datetime | None = None) -> Iterator[RemoteProduct]:
-        """Products by cursor pagination (page cost kept at most 1000 points)."""
+        """Products by cursor pagination, pages sized by :class:`PageSizer` (cost ≤ 1000 points)."""
         query = search_updated_since(updated_since)
-        size = self.page_size
+        sizer = self.page_sizer()
+        plan: PagePlan | None = sizer.plan()
         after: str | None = None
-        while True:
+        while plan is not None:
+            variables = {**self._page_variables(plan.first, after, query)}
+            variables.update(mediaFirst=plan.media_first, variantsFirst=plan.variants_first)
             try:
-                data = self.graphql.execute(docs.PRODUCTS_PAGE, self._page_variables(size, after, query))
+                data = self.graphql.execute(docs.PRODUCTS_PAGE, variables)
             except PlatformError as exc:
-                if exc.code == "max_cost_exceeded" and size > 1:
-                    size = max(1, size // 2)
-                    continue
+                if exc.code == "max_cost_exceeded":
+                    plan = sizer.shrink(plan)
+                    if plan is not None:
+                        continue
                 raise
             connection = data["products"]
+            sizer.observe(connection["nodes"])
             for node in connection["nodes"]:
                 yield self._complete(node).to_remote()
             page = connection["pageInfo"]
             if not page["hasNextPage"]:
                 return
             after = page["endCursor"]
+            plan = sizer.plan()
+
+    def page_sizer(self) -> PageSizer:
+        """A fresh sizer for one paged listing (configured sizes, then sized from the pages seen)."""
+
+        def estimate(first: int, media_first: int, variants_first: int) -> float:
+            variables = {
+                **self._page_variables(first),
+                "mediaFirst": media_first,
+                "variantsFirst": variants_first,
+            }
+            return float(estimate_cost(docs.PRODUCTS_PAGE, variables))
+
+        return PageSizer(
+            estimate,
+            min(self.config.page_size, MAX_INPUT_ITEMS),
+            self.config.media_per_product,
+            self.config.variants_per_product,
+            MAX_QUERY_COST,
+        )
 
     def get_product(self, product_id: str) -> RemoteProduct | None:
         """Re-read one product; None when it no longer exists."""

@@ -35,6 +35,12 @@ _TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "
 _NOT_FOUND_CODES = {"NOT_FOUND", "RESOURCE_NOT_FOUND"}
 
 
+def _cost_key(document: str, variables: Mapping[str, Any] | None) -> tuple[str, tuple[object, ...]]:
+    """What a query's requested cost depends on: the document and its page sizes (int variables)."""
+    sizes = tuple(sorted((k, v) for k, v in (variables or {}).items() if isinstance(v, int)))
+    return document, sizes
+
+
 @dataclass
 class GraphQLStats:
     """Counters of one client, for tests, logs and benchmarks."""
@@ -44,6 +50,11 @@ class GraphQLStats:
     retries: int = 0
     waited: float = 0.0
     refreshes: int = 0
+    #: points the answered queries asked for, and what Shopify really charged for them
+    requested_points: float = 0.0
+    actual_points: float = 0.0
+    #: the bucket's restore rate (points/s) in the last answer, 0 before any
+    restore_rate: float = 0.0
 
 
 class AdminGraphQL:
@@ -67,12 +78,12 @@ class AdminGraphQL:
         self.monotonic = monotonic
         self.bucket: Bucket = bucket if bucket is not None else CostBucket(monotonic)
         self.stats = GraphQLStats()
-        self._requested: dict[str, float] = {}
+        self._requested: dict[tuple[str, tuple[object, ...]], float] = {}
 
     def expected_cost(self, document: str, variables: Mapping[str, Any] | None) -> float:
         """The requested cost to wait for: the server's last figure, else our static estimate."""
         estimate = float(estimate_cost(document, variables))
-        return max(estimate, self._requested.get(document, 0.0))
+        return max(estimate, self._requested.get(_cost_key(document, variables), 0.0))
 
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run one document and return its ``data``; raise connector errors."""
@@ -127,7 +138,11 @@ class AdminGraphQL:
             self.bucket.settle(reservation, report)
         requested = (extensions.get("cost") or {}).get("requestedQueryCost")
         if isinstance(requested, int | float):
-            self._requested[document] = float(requested)
+            self._requested[_cost_key(document, payload["variables"])] = float(requested)
+            self.stats.requested_points += float(requested)
+        if report is not None:
+            self.stats.actual_points += report.actual
+            self.stats.restore_rate = report.status.restore_rate
         if body.get("errors"):
             raise self._error(body["errors"], float(requested or cost))
         data = body.get("data")

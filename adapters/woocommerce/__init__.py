@@ -11,10 +11,13 @@ __all__ = ["RetryPolicy", "WooCommerceApp", "WooCommerceClient", "WooConfig", "b
 
 
 def build_app(context: PlatformContext) -> WooCommerceApp:
-    """The WooCommerce app from the service's configuration (``WOO_APP_NAME``)."""
+    """The WooCommerce app from the service's configuration (``WOO_APP_NAME``, ``WOO_ALLOW_HTTP_CALLBACK``:
+    installs with an http callback, which only the sandbox's emulated stores accept)."""
+    allow_http = (context.env.get("WOO_ALLOW_HTTP_CALLBACK") or "").strip().lower() in {"1", "true", "yes"}
     config = WooConfig(
         app_name=context.env.get("WOO_APP_NAME") or "Image Connector",
         timeout=context.http_timeout,
         outbound=OutboundPolicy.from_context(context),
+        allow_http_callback=allow_http,
     )
     return WooCommerceApp(config=config)

@@ -22,7 +22,7 @@ from adapters.woocommerce.client import WooCommerceClient
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy
 from adapters.woocommerce.urls import normalize_shop, origin, with_query
-from connector.errors import AuthError, ConnectorError, TransientError
+from connector.errors import AuthError, ConfigurationError, ConnectorError, TransientError
 from connector.port import CredentialsSaver, InstallResult, WebhookEvent
 
 REQUIRED_KEYS = ("key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions")
@@ -73,6 +73,12 @@ class WooCommerceApp:
         configured one, else the callback's site root).
         """
         site = normalize_shop(shop)
+        if not redirect_uri.lower().startswith("https://") and not self.config.allow_http_callback:
+            raise ConfigurationError(
+                f"WooCommerce posts its keys only to an https callback; the connector's is {redirect_uri}",
+                hint="serve the connector over https and set PUBLIC_URL=https://… (WooCommerce would answer "
+                "'The callback_url needs to be over SSL')",
+            )
         query = {
             "app_name": self.config.app_name,
             "scope": "read_write",
@@ -109,16 +115,58 @@ class WooCommerceApp:
             "key_id": keys["key_id"],
             "webhook_secret": secrets.token_urlsafe(32),
         }
+        bad = (
+            f"the keys posted for {shop} do not work there",
+            "the request did not come from that store, or the key was revoked; install again",
+        )
+        self._check_keys(shop, credentials, bad, bad)
+        return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
+
+    def _check_keys(
+        self, site: str, credentials: Mapping[str, Any], refused: tuple[str, str], elsewise: tuple[str, str]
+    ) -> None:
+        """One signed read with the keys; AuthError (message, hint) when the store refuses them, or
+        ``elsewise`` when it answers anything else.  Transient errors pass through."""
         try:
-            self.client(shop, credentials).check_access()
+            self.client(site, credentials).check_access()
         except TransientError:
             raise
         except ConnectorError as exc:  # said without quoting what the host answered
-            raise AuthError(
-                f"the keys posted for {shop} do not work there ({exc.code})",
-                hint="the request did not come from that store, or the key was revoked; install again",
-            ) from exc
-        return InstallResult(shop=shop, credentials=credentials, scopes=("read_write",))
+            message, hint = refused if isinstance(exc, AuthError) else elsewise
+            raise AuthError(f"{message} ({exc.code})", hint=hint) from exc
+
+    # ------------------------------------------------------------------ credentials entered by hand
+
+    def store_address(self, shop: str) -> str:
+        """The site URL as WordPress names it (``X-WC-Webhook-Source``): scheme, lower-case host, no slash."""
+        return normalize_shop(shop)
+
+    def check_credentials(self, shop: str, credentials: Mapping[str, Any]) -> None:
+        """The REST key must read products there, and an Application Password given must log in."""
+        site = normalize_shop(shop)
+        self._check_keys(
+            site,
+            credentials,
+            (
+                f"the REST API key does not work on {site}",
+                "use a read/write key from WooCommerce → Settings → Advanced → REST API, "
+                "or install through the install link",
+            ),
+            (
+                f"{site} does not answer as a WooCommerce store",
+                "give the Site Address (WordPress → Settings → General); permalinks must not be Plain",
+            ),
+        )
+        if credentials.get("app_user") or credentials.get("app_password"):
+            with self._session() as session:
+                app_passwords.check_password(
+                    session,
+                    site,
+                    str(credentials.get("app_user") or ""),
+                    str(credentials.get("app_password") or ""),
+                    self.config.timeout,
+                    self._retry(),
+                )
 
     # ------------------------------------------------------------------ Application Password (follow-up)
 
@@ -151,11 +199,16 @@ class WooCommerceApp:
         )
 
     def complete_followup(self, shop: str, params: Mapping[str, str], state: str) -> dict[str, str]:
-        """``{"app_user", "app_password"}`` from WordPress's redirect, once the password works there."""
+        """``{"app_user", "app_password"}`` from WordPress's redirect, once the password works there;
+        the connector's earlier Application Passwords of that user are revoked."""
         site = normalize_shop(shop)
         user, password = app_passwords.login_from_callback(site, params, state)
         with self._session() as session:
             app_passwords.check_password(session, site, user, password, self.config.timeout, self._retry())
+            # a re-install replaces the connector's earlier passwords: revoke them on the store
+            app_passwords.revoke_replaced(
+                session, site, user, password, self.config.app_id, self.config.timeout, self._retry()
+            )
         return {"app_user": user, "app_password": password}
 
     # ------------------------------------------------------------------------------------ webhooks

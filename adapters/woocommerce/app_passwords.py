@@ -133,3 +133,45 @@ def check_password(
             hint="approve the connection while logged in as an administrator or shop manager; "
             + INSTALL_AGAIN,
         )
+
+
+def revoke_replaced(
+    session: requests.Session,
+    shop: str,
+    user: str,
+    password: str,
+    app_id: str,
+    timeout: float,
+    retry: RetryPolicy,
+) -> list[str]:
+    """Revoke the connector's other Application Passwords of this user (earlier installs'); their uuids.
+
+    The password in hand is found by ``introspect`` and kept; passwords of other applications are
+    never touched.  A site without these routes, or unsteady now, keeps them (the install still succeeds).
+    """
+    base = f"{shop}/wp-json/wp/v2/users/me/application-passwords"
+    what = f"revoking replaced Application Passwords of {user} on {shop}"
+
+    def call(method: str, url: str) -> Any:
+        return json_of(
+            retry.run(
+                lambda: checked(
+                    lambda: session.request(method, url, auth=(user, password), timeout=timeout), what
+                )
+            ),
+            what,
+        )
+
+    try:
+        current = str(call("GET", f"{base}/introspect").get("uuid") or "")
+        listed = call("GET", base)
+        replaced = [
+            str(p["uuid"])
+            for p in listed
+            if isinstance(p, dict) and p.get("app_id") == app_id and p.get("uuid") and p["uuid"] != current
+        ]
+        for uuid in replaced if current else []:
+            call("DELETE", f"{base}/{uuid}")
+    except ConnectorError:  # best effort: a cleanup that fails never fails the install
+        return []
+    return replaced if current else []

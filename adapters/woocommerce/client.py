@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -17,11 +18,12 @@ from adapters.outbound import guarded_session
 from adapters.woocommerce.catalog import gmt_param, image_ids, to_remote
 from adapters.woocommerce.config import WooConfig
 from adapters.woocommerce.http import RetryPolicy, checked, json_of, transport_error
+from adapters.woocommerce.originals import is_derived, original_url
 from adapters.woocommerce.rest import SessionAPI
-from adapters.woocommerce.urls import file_stem, normalize_shop, wp_file_name
+from adapters.woocommerce.urls import basename, file_stem, normalize_shop, wp_file_name
 from adapters.woocommerce.webhooks import SUBSCRIBED_TOPICS
 from connector.errors import AuthError, NotFound, PlatformError
-from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
+from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteImage, RemoteProduct
 
 BATCH_LIMIT = 100
 
@@ -148,13 +150,30 @@ class WooCommerceClient:
             yield self._complete(product)
 
     def _variations(self, product_id: Any) -> list[dict[str, Any]]:
-        return list(
-            self._pages(f"products/{product_id}/variations", f"listing variations of product {product_id}")
+        """The variations with their own images (``context=edit``: in ``view`` a variation without
+        one reports its parent's featured image), by id (pages of the default order may overlap)."""
+        what = f"listing variations of product {product_id}"
+        pages = self._pages(
+            f"products/{product_id}/variations", what, context="edit", orderby="id", order="asc"
         )
+        return list(pages)
 
     def _complete(self, product: Mapping[str, Any]) -> RemoteProduct:
         variations = self._variations(product["id"]) if product.get("variations") else []
-        return to_remote(product, variations)
+        remote = to_remote(product, variations)
+        if not any(is_derived(i.src) for i in remote.images):
+            return remote
+        return replace(remote, images=tuple(self._original(i) for i in remote.images))
+
+    def _original(self, image: RemoteImage) -> RemoteImage:
+        """The image read from the merchant's original upload where WordPress shows a copy of it."""
+        if not is_derived(image.src):
+            return image
+        try:
+            url = original_url(image.src, self._media(image.media_id))
+        except (NotFound, AuthError):
+            return image
+        return replace(image, src=url, filename=basename(url)) if url else image
 
     def _read(self, product_id: str) -> dict[str, Any]:
         what = f"reading product {product_id} of {self.shop}"
@@ -356,7 +375,9 @@ class WooCommerceClient:
         """
         secret = self.webhook_secret()
         what = f"registering webhooks on {self.shop}"
-        existing = [w for w in self._pages("webhooks", what) if w.get("delivery_url") == callback_url]
+        # by id: WooCommerce orders by date to the second, so pages of same-second webhooks overlap
+        listed = self._pages("webhooks", what, orderby="id", order="asc")
+        existing = list({int(w["id"]): w for w in listed if w.get("delivery_url") == callback_url}.values())
         for topic in SUBSCRIBED_TOPICS:
             mine = sorted((w for w in existing if w.get("topic") == topic), key=lambda w: int(w["id"]))
             body = {"name": f"{self.config.app_name} {topic}", "status": "active", "secret": secret}

@@ -19,6 +19,9 @@ class WooConfig:
     to the callback server-to-server); default: the root of the callback's origin.  ``app_id`` is the
     UUID the connector gives WordPress when asking for an Application Password.  ``outbound``
     is where requests may go (default: public https hosts only; see :mod:`adapters.outbound`).
+    ``allow_http_callback`` lets installs start with an http callback, which only the sandbox's emulated
+    stores accept when told to: a real WooCommerce posts keys only to https ("The callback_url needs
+    to be over SSL").
     """
 
     app_name: str = "Image Connector"
@@ -32,3 +35,4 @@ class WooConfig:
     max_download_bytes: int = 200 * 1024 * 1024
     user_agent: str = "image-connector (WooCommerce REST v3)"
     outbound: OutboundPolicy = STRICT
+    allow_http_callback: bool = False

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from connector import actions
 from connector.errors import ConnectorError, NotFound
 from connector.models import Image, ImageVersion, Product, Store
+from connector.product_refs import resolve_product
 from connector.runs import run_summary
 from connector.services import Services, get_services
 from connector.states import RunStatus
@@ -59,6 +60,9 @@ def svc() -> Services:
     services = get_services()
     services.require_schema()  # ConfigurationError: says to run `connector migrate`
     return services
+
+
+PRODUCT_HELP = "The store's product id (or id:<n> for the connector's id, as `history` shows)."
 
 
 def resolve_store(services: Services, ref: str) -> int:
@@ -155,22 +159,27 @@ def web(host: str, port: int) -> None:
 @click.option(
     "--fork", is_flag=True, help="Run each job in a forked child (isolation; reloads the model per job)."
 )
-def worker(burst: bool, fork: bool) -> None:
-    """Run an rq worker on the image queue (production: many of these).
+@click.option(
+    "--publisher", is_flag=True, help="Serve only store writes (publish, rollback, resume); loads no model."
+)
+def worker(burst: bool, fork: bool, publisher: bool) -> None:
+    """Run an rq worker on the image queue, then the publish queue (production: many of these).
 
     By default jobs run in the worker process itself, so the model session is loaded once and
-    reused.  It waits for `connector migrate`, reconciles the queue with the database at start and
-    periodically (resuming what a killed worker left behind), and reconnects when Redis goes away.
+    reused, and memory is given back after every job.  It waits for `connector migrate`, reconciles
+    the queue with the database at start and periodically (resuming what a killed worker left
+    behind), and reconnects when Redis goes away.
     """
     from connector.logs import configure_logging
     from connector.safety import refuse_unsafe_start
     from connector.worker_loop import run_worker, wait_for_schema
+    from connector.worker_memory import worker_queue_names
 
     services = get_services()
     refuse_unsafe_start(services.settings)
     configure_logging(services.settings)
     wait_for_schema(services, services.settings.schema_wait)
-    run_worker(services, burst=burst, fork=fork)
+    run_worker(services, worker_queue_names(services.settings, publisher), burst=burst, fork=fork)
 
 
 @main.command("stores")
@@ -188,13 +197,15 @@ def list_stores() -> None:
 @click.option("--credentials", "creds", required=True, help="JSON object of the store's credentials.")
 @click.option("--mode", type=click.Choice(["auto", "review"]), default=None)
 def add_store(platform: str, domain: str, creds: str, mode: str | None) -> None:
-    """Register a store whose credentials you already have (the install link does this for merchants)."""
-    from connector.stores import save_install
+    """Register a store whose credentials you already have (the install link does this for merchants).
+
+    The credentials are merged with the store's, checked on the store, then webhooks are registered
+    and the first sync is queued."""
+    from connector.onboarding import add_store_by_hand
 
     services = svc()
-    services.platform(platform)
-    store_id = save_install(services, platform, domain, json.loads(creds), mode=mode)
-    click.echo(f"store {store_id}: {platform} {domain}")
+    store_id, shop = add_store_by_hand(services, platform, domain, json.loads(creds), mode=mode)
+    click.echo(f"store {store_id}: {platform} {shop} (webhooks registered, first sync queued)")
 
 
 @main.command()
@@ -232,7 +243,16 @@ def configure(
         row.settings = {**(row.settings or {}), "pipeline": pipeline}
         effective = store_pipeline_settings(services, row)  # ConfigurationError: unknown preset or setting
         click.echo(f"{row.domain}: mode={row.mode} preset={effective.preset} model={effective.model}")
+        _warn_licence(effective.model)
         _print(effective.to_dict())
+
+
+def _warn_licence(model: str) -> None:
+    from jobs.imaging.model_tiers import model_info
+
+    info = model_info(model)
+    if not info.commercial:
+        click.echo(f"warning: {model} weights: {info.licence}; {info.note or 'check before commercial use'}")
 
 
 @main.command()
@@ -258,16 +278,17 @@ def resync(store: str, incremental: bool, dry_run: bool, limit: int | None, wait
 @main.command()
 @click.argument("store")
 @click.option("--image", "image_id", type=int)
-@click.option("--product", "product_id", type=int)
+@click.option("--product", "product", help=PRODUCT_HELP)
 @click.option("--wait", is_flag=True)
-def reprocess(store: str, image_id: int | None, product_id: int | None, wait: bool) -> None:
+def reprocess(store: str, image_id: int | None, product: str | None, wait: bool) -> None:
     """Process images again with the store's current settings."""
     services = svc()
+    store_id = resolve_store(services, store)
     run_id = actions.reprocess(
         services,
-        store_id=resolve_store(services, store),
+        store_id=store_id,
         image_id=image_id,
-        product_id=product_id,
+        product_id=resolve_product(services, store_id, product) if product is not None else None,
         actor="cli",
     )
     _announce(services, run_id, wait)
@@ -304,21 +325,43 @@ def reject(version_id: int) -> None:
 
 @main.command()
 @click.argument("store")
+@click.option(
+    "--apply", "apply_", is_flag=True, help="Save the proposed thresholds (default: only show them)."
+)
+def calibrate(store: str, apply_: bool) -> None:
+    """Propose QA thresholds from the store's approve/reject decisions and show what would change."""
+    from connector.qa_learning import apply_proposal, propose_for_store
+
+    services = svc()
+    store_id = resolve_store(services, store)
+    proposal = propose_for_store(services, store_id)
+    for line in proposal.lines():
+        click.echo(line)
+    if apply_ and proposal.changed_gates:
+        apply_proposal(services, store_id, proposal)
+        click.echo("applied: the store's thresholds are saved; reprocess to judge its photos with them")
+    elif proposal.changed_gates:
+        click.echo("not applied: run again with --apply to save these thresholds")
+
+
+@main.command()
+@click.argument("store")
 @click.option("--image", "image_id", type=int)
-@click.option("--product", "product_id", type=int)
+@click.option("--product", "product", help=PRODUCT_HELP)
 @click.option("--run", "run_id", type=int)
 @click.option("--why", default="operator rollback")
 @click.option("--wait", is_flag=True)
 def rollback(
-    store: str, image_id: int | None, product_id: int | None, run_id: int | None, why: str, wait: bool
+    store: str, image_id: int | None, product: str | None, run_id: int | None, why: str, wait: bool
 ) -> None:
     """Put originals back: one image, a product, a run, or (no option) the whole store."""
     services = svc()
+    store_id = resolve_store(services, store)
     new_run, n = actions.rollback(
         services,
-        store_id=resolve_store(services, store),
+        store_id=store_id,
         image_id=image_id,
-        product_id=product_id,
+        product_id=resolve_product(services, store_id, product) if product is not None else None,
         run_id=run_id,
         actor="cli",
         why=why,
@@ -332,13 +375,11 @@ def rollback(
 @click.argument("store")
 @click.argument("product")
 def history(store: str, product: str) -> None:
-    """Every version of every image of a product (id or platform id)."""
+    """Every version of every image of a product (the store's product id, or id:<connector id>)."""
     services = svc()
     store_id = resolve_store(services, store)
     with services.session() as s:
-        prod = s.get(Product, int(product)) if product.isdigit() else None
-        if prod is None or prod.store_id != store_id:
-            prod = s.get(Product, actions.product_by_platform_id(services, store_id, product))
+        prod = s.get(Product, resolve_product(services, store_id, product))
         assert prod is not None
         click.echo(f"{prod.title} ({prod.platform_id})")
         for image in prod.images:

@@ -13,6 +13,7 @@ from connector.errors import ConnectorError
 from connector.logs import configure_logging
 from connector.safety import refuse_unsafe_start, web_secret_key
 from connector.services import Services, get_services
+from connector.web.redaction import install_redaction
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def create_app(services: Services | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     configure_logging(services.settings)
     metrics.use_directory(services.settings.metrics_dir)
+    install_redaction()  # credentials some platforms put in redirect URLs never reach the access log
 
     from connector.web.dashboard import bp as dashboard_bp
     from connector.web.embedded_app import bp as embedded_bp

@@ -15,12 +15,12 @@ from flask import Blueprint, jsonify, render_template, request
 from connector import actions, billing
 from connector.errors import ConnectorError
 from connector.models import Image, Product, Run
+from connector.onboarding import start_install_sync
 from connector.store_settings import configure_store
 from connector.stores import save_install
 from connector.web.context import services
 from connector.web.embedded_overview import overview
 from connector.web.embedded_session import Merchant, embedded_app, installed_store, merchant, own
-from connector.web.install import _start_install_sync
 
 bp = Blueprint(
     "embedded",
@@ -49,7 +49,7 @@ def launch(platform: str):
     if store_id is None:  # managed install: the admin installed the app; trade the token for access
         result = app.install_from_session(identity.shop, app.launch_token(request.args))
         store_id = save_install(svc, platform, result.shop, result.credentials)
-        _start_install_sync(svc, store_id)
+        start_install_sync(svc, store_id)
     notice = _refresh_plan(store_id)
     page = render_template(
         "embedded/app.html",

@@ -12,6 +12,7 @@ import secrets
 from flask import Blueprint, redirect, request, session, url_for
 
 from connector.errors import AuthError, ConnectorError
+from connector.onboarding import start_install_sync, webhook_url
 from connector.port import followup_consent
 from connector.services import Services
 from connector.stores import add_credentials, get_store, open_client, save_install
@@ -84,33 +85,15 @@ def finish(platform: str):
         )
     store_id = save_install(svc, platform, result.shop, result.credentials)
     # webhooks now: a re-install brings a new webhook secret, and the store must sign with it at once
-    open_client(svc, store_id).register_webhooks(f"{svc.settings.public_url}/webhooks/{platform}")
+    open_client(svc, store_id).register_webhooks(webhook_url(svc, platform))
     if followup_consent(app) is not None:
         # the install goes on in the merchant's browser (resume → followed_up); the first sync waits for it
         svc.redis.set(svc.settings.redis_key("install-granted", expected), store_id, ex=3600)
     else:
-        _start_install_sync(svc, store_id)
+        start_install_sync(svc, store_id)
     if request.method == "POST":
         return {"store": store_id}, 200
     return redirect(url_for("dashboard.store", store_id=store_id))
-
-
-def _start_install_sync(svc: Services, store_id: int) -> None:
-    """Queue the first full sync of a newly installed store."""
-    from connector.enqueue import enqueue
-    from connector.runs import start_run
-
-    run_id = start_run(svc, store_id, "install-sync", actor="install")
-    enqueue(
-        svc,
-        "sync_store_job",
-        store_id,
-        run_id,
-        True,
-        job_id=f"sync-store-{store_id}-r{run_id}",
-        kind="sync",
-        run_id=run_id,
-    )
 
 
 @bp.get("/install/<platform>/return")
@@ -154,5 +137,5 @@ def followed_up(platform: str):
     with svc.session() as s:
         shop = get_store(s, store_id).domain
     add_credentials(svc, store_id, followup.complete_followup(shop, request.args, str(pending["state"])))
-    _start_install_sync(svc, store_id)
+    start_install_sync(svc, store_id)
     return redirect(url_for("dashboard.store", store_id=store_id))

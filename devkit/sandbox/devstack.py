@@ -28,6 +28,7 @@ from connector.services import Services, set_services
 from connector.settings import Settings
 from connector.stores import find_store
 from connector.web import create_app
+from connector.worker_memory import worker_queue_names
 from sandbox.common.serve import Served, serve
 
 SHOPIFY_APP_KEY = "sandbox-app-key"
@@ -67,6 +68,7 @@ class DevStack:
         )
         self._stoppers.append(self.shopify)
         self.env.update(
+            WOO_ALLOW_HTTP_CALLBACK="1",  # the emulated stores post keys to http; a real one would refuse
             SHOPIFY_API_KEY=SHOPIFY_APP_KEY,
             SHOPIFY_API_SECRET=SHOPIFY_APP_SECRET,
             SHOPIFY_BASE_URL_TEMPLATE=f"{self.shopify.url}/{{shop}}",
@@ -118,11 +120,22 @@ class DevStack:
     # --- workers -------------------------------------------------------------------------
 
     def worker(
-        self, *, burst: bool = False, extra_env: Mapping[str, str] | None = None, log: Path | None = None
+        self,
+        *,
+        burst: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+        log: Path | None = None,
+        publisher: bool = False,
+        cpus: str | None = None,
     ) -> subprocess.Popen[bytes]:
-        """Start ``connector worker`` as a real subprocess with this stack's environment."""
+        """Start ``connector worker`` as a real subprocess with this stack's environment.
+
+        ``publisher``: a store-write worker (``--publisher``); ``cpus``: pin it with ``taskset -c``.
+        """
         env = {**os.environ, **self.env, **(extra_env or {})}
         args = [sys.executable, "-m", "connector", "worker"] + (["--burst"] if burst else [])
+        args += ["--publisher"] if publisher else []
+        args = ["taskset", "-c", cpus, *args] if cpus else args
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self._workers.append(proc)
@@ -134,14 +147,20 @@ class DevStack:
         return proc.wait(timeout=timeout)
 
     def wait_idle(self, timeout: float = 600, settle: float = 0.5) -> None:
-        """Wait until no job is queued or running and the stores have no webhook pending."""
-        queue = self.services.queue()
-        started = StartedJobRegistry(queue=queue)
-        scheduled = ScheduledJobRegistry(queue=queue)  # retries waiting for their backoff
+        """Wait until no job is queued or running (image and publish queues) and no webhook is pending."""
+        names = worker_queue_names(self.services.settings, publisher=False)
+        queues = [self.services.queue(name) for name in names]
+        started = [StartedJobRegistry(queue=queue) for queue in queues]
+        scheduled = [ScheduledJobRegistry(queue=queue) for queue in queues]  # retries waiting for backoff
+
+        def pending() -> tuple[int, int]:
+            waiting = sum(q.count for q in queues) + sum(r.count for r in scheduled)
+            return waiting, sum(r.count for r in started)
+
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
-            busy = queue.count or started.count or scheduled.count or self.pending_webhooks()
+            busy = any(pending()) or self.pending_webhooks()
             if busy:
                 quiet_since = None
             elif quiet_since is None:
@@ -149,9 +168,8 @@ class DevStack:
             elif time.monotonic() - quiet_since >= settle:
                 return
             time.sleep(0.1)
-        raise TimeoutError(
-            f"work still pending after {timeout:.0f}s: {queue.count} queued, {started.count} running"
-        )
+        waiting, running = pending()
+        raise TimeoutError(f"work still pending after {timeout:.0f}s: {waiting} queued, {running} running")
 
     def pending_webhooks(self) -> int:
         """Deliveries the sandboxes still have to send."""

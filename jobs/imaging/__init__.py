@@ -4,6 +4,7 @@ It knows nothing of stores or the database; ``jobs.tasks`` calls only what is ex
 """
 
 from jobs.imaging.cutter import ColorKeyCutter, Cutter, RembgCutter, get_cutter
+from jobs.imaging.lean_rembg import SessionTuning
 from jobs.imaging.loading import LoadedImage, load_image
 from jobs.imaging.mockups import list_templates
 from jobs.imaging.pipeline import Outcome, run_pipeline
@@ -17,6 +18,7 @@ __all__ = [
     "Outcome",
     "PipelineSettings",
     "RembgCutter",
+    "SessionTuning",
     "Thresholds",
     "get_cutter",
     "list_templates",

@@ -13,6 +13,7 @@ from PIL import Image, ImageFilter
 from scipy import ndimage
 
 from jobs.imaging.errors import ConfigurationError
+from jobs.imaging.lean_rembg import SessionTuning, new_session, session_classes
 
 #: Longest side alpha matting works at; closed-form matting grows fast with the pixel count.
 MATTING_MAX_SIDE = 1024
@@ -118,14 +119,13 @@ class ColorKeyCutter:
 
 
 _LOCK = threading.Lock()
-_SESSIONS: dict[tuple[str, tuple[str, ...]], object] = {}
+_SESSIONS: dict[tuple[str, tuple[str, ...], SessionTuning], object] = {}
 #: Models that cannot be built from a name alone (need extra files or parameters).
 _NEEDS_PARAMETERS = ("sam", "u2net_custom", "dis_custom", "ben_custom")
 
 
 def _session_class(model: str) -> type:
-    from rembg.sessions import sessions
-
+    sessions = session_classes()
     cls = sessions.get(model)
     if cls is None:
         local = sorted(n for n, c in sessions.items() if c.is_local() and n not in _NEEDS_PARAMETERS)
@@ -166,28 +166,35 @@ def _providers(requested: tuple[str, ...] | None) -> tuple[str, ...]:
     return usable
 
 
-def rembg_session(model: str = "u2netp", providers: tuple[str, ...] | None = None) -> object:
-    """The process-wide rembg session for ``model`` on ``providers`` (created on first use)."""
+def rembg_session(
+    model: str = "u2netp", providers: tuple[str, ...] | None = None, tuning: SessionTuning | None = None
+) -> object:
+    """The process-wide rembg session for ``model`` on ``providers`` (created on first use).
+
+    ``tuning`` sets onnxruntime's options (default: memory arena off, one thread per usable CPU).
+    """
     chosen = _providers(providers)
-    key = (model, chosen)
+    tuning = tuning or SessionTuning()
+    key = (model, chosen, tuning)
     with _LOCK:
         session = _SESSIONS.get(key)
         if session is None:
             cls = _session_class(model)
             _check_model_file(cls, model)
-            from rembg import new_session
-
-            session = new_session(model, providers=list(chosen))
+            session = new_session(cls, model, list(chosen), tuning)
             _SESSIONS[key] = session
     return session
 
 
 def get_cutter(
-    model: str = "u2netp", providers: tuple[str, ...] | None = None, alpha_matting: bool = False
+    model: str = "u2netp",
+    providers: tuple[str, ...] | None = None,
+    alpha_matting: bool = False,
+    tuning: SessionTuning | None = None,
 ) -> Cutter:
     """A rembg cutter for ``model``; its session is cached per process and shared across jobs.
 
     Raises ``ConfigurationError`` (with a hint) for an unknown model, a missing model file or
     execution providers that are not available.
     """
-    return RembgCutter(rembg_session(model, providers), model, alpha_matting)
+    return RembgCutter(rembg_session(model, providers, tuning), model, alpha_matting)

@@ -22,6 +22,10 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP
 #: Formats that carry several pictures that are not an animation (take the first, never refuse).
 _MULTI_PICTURE_NOT_ANIMATED = frozenset({"MPO", "TIFF"})
 MAX_SIDE = 30_000
+#: Largest picture the pipeline works on.  Bigger photos (up to ``max_pixels``) are scaled down to
+#: this on loading, so a worker's peak memory stays bounded whatever the loader accepts; a store
+#: photo this large is already far above what a product page shows.
+WORKING_MAX_PIXELS = 10_000_000
 _SRGB = ImageCms.createProfile("sRGB")
 _FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
@@ -233,11 +237,13 @@ def load_image(data: bytes, settings: PipelineSettings) -> LoadedImage:
     image = _open(data, settings)
     source_format = str(image.format)
     frames = _first_frame(image, settings, notes)
+    original_size = image.size
+    _draft_to_working_size(image)
     _decode(image)
     icc_profile = image.info.get("icc_profile")
     if _orientation(image) not in (None, 1):
         notes.append("applied EXIF orientation")
-    image = ImageOps.exif_transpose(image)
+        image = ImageOps.exif_transpose(image)  # (without an orientation it would only copy the pixels)
     if icc_profile and "icc_profile" not in image.info:
         image.info["icc_profile"] = icc_profile
     image = _to_srgb(image, notes)
@@ -248,10 +254,41 @@ def load_image(data: bytes, settings: PipelineSettings) -> LoadedImage:
         if not has_alpha:
             image = image.convert("RGB")
     image.info.pop("icc_profile", None)
+    image = _to_working_size(image, original_size, notes)
     mime = Image.MIME.get(source_format, "application/octet-stream")
     if source_format == "MPO":
         source_format, mime = "JPEG", "image/jpeg"
     return LoadedImage(image, source_format, mime, has_alpha, frames, notes)
+
+
+def _working_size(size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled down (aspect kept) to at most ``WORKING_MAX_PIXELS``; unchanged when below."""
+    width, height = size
+    if width * height <= WORKING_MAX_PIXELS:
+        return size
+    scale = (WORKING_MAX_PIXELS / (width * height)) ** 0.5
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _draft_to_working_size(image: Image.Image) -> None:
+    """Let a JPEG decode at a reduced scale (1/2, 1/4, 1/8) that is still at least the working size."""
+    target = _working_size(image.size)
+    if target != image.size and image.format in ("JPEG", "MPO"):
+        image.draft(image.mode, target)
+
+
+def _to_working_size(image: Image.Image, original: tuple[int, int], notes: list[str]) -> Image.Image:
+    """Scale an image above ``WORKING_MAX_PIXELS`` down to it (a note says so)."""
+    target = _working_size(image.size)
+    if target == image.size and image.size == original:
+        return image
+    if target != image.size:
+        image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    notes.append(
+        f"worked at {image.width}x{image.height} px: the photo's {original[0]}x{original[1]} px are "
+        f"more than the {WORKING_MAX_PIXELS // 1_000_000} MP the pipeline works on"
+    )
+    return image
 
 
 def _orientation(image: Image.Image) -> int | None:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rq import SimpleWorker
 from sandbox.common.serve import Served, serve
 from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
@@ -18,7 +17,7 @@ from connector.stores import save_install
 from connector.sync import sync_store
 from connector.web import create_app
 from tests.conftest import make_services
-from tests.helpers import approved_result, png
+from tests.helpers import approved_result, drain, png
 
 pytestmark = pytest.mark.browser
 
@@ -67,13 +66,13 @@ def test_review_approve_rollback_and_history(site, browser, tmp_path: Path) -> N
 
     page.locator("[data-status=review] [data-action=approve]").click()
     assert "approved, publication queued" in page.locator(".flash").inner_text()
-    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
+    drain(services)
     page.reload()
     assert page.locator("[data-status=published]").count() == 2
 
     page.locator("[data-status=published] [data-action=rollback]").first.click()
     assert "rollback queued" in page.locator(".flash").inner_text()
-    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
+    drain(services)
     page.goto(server.url + "/")
     page.click("text=browser.fake")
     assert page.locator("[data-status=rolled_back]").count() == 1

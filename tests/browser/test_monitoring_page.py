@@ -13,8 +13,8 @@ from sandbox.common.serve import Served, serve
 from connector import metrics
 from connector.services import Services, set_services
 from connector.web import create_app
-from connector.worker import WatchedWorker
 from tests.conftest import make_services
+from tests.helpers import drain
 from tests.monitoring_support import Monitored, monitored_store
 
 pytestmark = pytest.mark.browser
@@ -65,7 +65,7 @@ def test_monitoring_overall_and_per_store_with_live_queue_and_workers(site, brow
     finally:
         idle.register_death()
 
-    WatchedWorker([services.queue()], connection=services.redis).work(burst=True)
+    drain(services)
     page.reload()
     assert "queued 0" in page.locator("#queue-depth").inner_text()
     assert cells(page, "#timeline")["published"] == "3"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from connector.billing_models import BillingSubscription, BillingUsage
 from connector.models import Image, ImageVersion, Job, Operation, Run, Store
 from connector.settings import PROJECT_ROOT
+from connector.worker_memory import worker_queue_names
 from tests.e2e.sandbox_support import sandbox_admin
 
 
@@ -64,7 +65,10 @@ def snapshot(stack: DevStack) -> dict[str, Any]:
             "subscriptions": len(list(s.scalars(select(BillingSubscription.id)))),
             "usage": len(list(s.scalars(select(BillingUsage.id)))),
             "stores": sorted((st.id, st.mode, st.preset, st.active) for st in s.scalars(select(Store))),
-            "queued": stack.services.queue().count,
+            "queued": sum(
+                stack.services.queue(name).count
+                for name in worker_queue_names(stack.services.settings, publisher=False)
+            ),
         }
 
 

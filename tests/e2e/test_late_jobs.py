@@ -50,7 +50,7 @@ def test_killed_rollback_then_newer_decision_then_rq_retries_undo_nothing(tmp_pa
         newer = {img.id: another_result(services, img.id, result_png(10 + n)) for n, img in enumerate(images)}
         for version_id in newer.values():
             actions.approve(services, version_id)  # the operator's newer decision, after the rollback
-        queue = services.queue()
+        queue = services.queue(services.settings.rq_publish_queue)  # rollbacks and publishes
         _let_rq_timeouts_expire(queue)  # rq retries the killed worker's rollback job
         assert stack.run_burst() == 0
         _let_rq_timeouts_expire(queue)

@@ -206,7 +206,9 @@ def test_a_sync_waits_for_the_cost_bucket_instead_of_hammering(stack: DevStack, 
     calls = api_log(stack, TOKENS)[seen:]
     pages = [c for c in calls if c["operation"] == "ProductsPage"]
     throttled = [c for c in calls if c["outcome"] == "throttled"]
-    assert len(pages) >= 4 and sum(int(p["requested"] or 0) for p in pages) > 2000
+    # pages are sized from what the first one held, so there are few, but they asked for far more
+    # points than the empty bucket held: every one had to wait for the bucket to refill
+    assert len(pages) >= 3 and sum(int(p["requested"] or 0) for p in pages) > 1000
     assert len(throttled) <= 1, throttled  # it waited for the bucket; at most its first guess was off
     assert connector_mirror(stack.services, tokens_store) == store_truth(stack, TOKENS)
 

@@ -37,9 +37,10 @@ def woo() -> Iterator[RunningWooSandbox]:
 
 @pytest.fixture(scope="module")
 def app() -> WooCommerceApp:
-    return WooCommerceApp(
-        config=WooConfig(app_name="Image Connector", timeout=10, per_page=5, outbound=LOOPBACK), retry=FAST
+    config = WooConfig(
+        app_name="Image Connector", timeout=10, per_page=5, outbound=LOOPBACK, allow_http_callback=True
     )
+    return WooCommerceApp(config=config, retry=FAST)
 
 
 @pytest.fixture

@@ -392,14 +392,13 @@ def test_rollback_serves_the_backed_up_bytes_again(
     library = admin(stack, "sites/studio/media?hashes=1")
     scaled = next(a for a in library if str(a["id"]) == big.original_media_id)
     # WordPress keeps an upload over 2560 px as it came but serves a "-scaled" copy (and an EXIF-rotated
-    # photo as a "-rotated" copy); products and `src` point at that copy.  The connector never sees the big
-    # original: it backs up and processes what `src` serves, and a rollback re-attaches the untouched
-    # attachment, so the store serves exactly the backed-up bytes again.  Were the attachment deleted
-    # meanwhile, the backup (the copy, at most 2560 px and without EXIF rotation) is uploaded again, and
-    # WordPress keeps a file that size as it is: the same bytes again (checked below on a photo whose
-    # original the merchant deleted from the media library).
+    # photo as a "-rotated" copy); products point at that copy.  The connector backs up and processes what
+    # the merchant uploaded (kept beside the copy, named in the attachment's metadata), and a rollback
+    # re-attaches the untouched attachment, whose original is exactly the backed-up bytes.  Were the
+    # attachment deleted meanwhile, the backup is uploaded again (checked below on a photo whose original
+    # the merchant deleted from the media library).
     assert big.status == "published" and scaled["file"].endswith("-scaled.jpg")
-    assert scaled["original_sha256"] != scaled["sha256"] == backup_hash(stack, big.id)
+    assert scaled["sha256"] != scaled["original_sha256"] == backup_hash(stack, big.id)
     gone = next(
         i
         for pid in before
@@ -417,7 +416,11 @@ def test_rollback_serves_the_backed_up_bytes_again(
     after = served(stack, "studio")
 
     assert after[variable] == before[variable]  # same attachments, positions, variation links, bytes
-    assert dict(after[edited["pid"]]["images"])[int(big.original_media_id)] == backup_hash(stack, big.id)
+    assert int(big.original_media_id) in dict(after[edited["pid"]]["images"])  # the attachment is back
+    restored = admin(stack, "sites/studio/media?hashes=1")
+    assert next(a for a in restored if a["id"] == int(big.original_media_id))[
+        "original_sha256"
+    ] == backup_hash(stack, big.id)
     assert backup_hash(stack, gone.id) in [h for _, h in after[gone_pid]["images"]]
     with stack.services.session() as s:
         for image_id in (big.id, gone.id):

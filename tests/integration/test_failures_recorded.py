@@ -48,7 +48,8 @@ def _assert_ended_with_failure(services: Services, run_id: int, stage: str) -> N
     assert len(failed) == 1 and f"injected failure at {stage}" in (failed[0].error or "")
     assert failed[0].attempts == 1  # not retried: it cannot succeed by itself
     assert all(j.status in (JobStatus.DONE.value, JobStatus.FAILED.value) for j in jobs)
-    assert ScheduledJobRegistry(queue=services.queue()).count == 0
+    for name in (services.settings.rq_queue, services.settings.rq_publish_queue):
+        assert ScheduledJobRegistry(queue=services.queue(name)).count == 0
     waited = CliRunner().invoke(main, ["run", str(run_id), "--wait", "--timeout", "5"])
     assert waited.exit_code == 1, waited.output
     assert "done with 1 failure" in waited.output and f"injected failure at {stage}" in waited.output

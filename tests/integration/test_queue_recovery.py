@@ -58,9 +58,10 @@ def test_redis_emptied_mid_run_then_reconcile_publishes_each_image_once(sqlite_s
     for n, image_id in enumerate(images):
         version_id = approved_result(services, image_id, png((255, 255, n), (48, 40)), run_id)
         queue_publish(services, version_id, image_id, run_id)
-    SimpleWorker([services.queue()], connection=services.redis).work(burst=True, max_jobs=40)
+    publishing = services.queue(services.settings.rq_publish_queue)
+    SimpleWorker([publishing], connection=services.redis).work(burst=True, max_jobs=40)
     services.redis.flushall()  # Redis restarted empty: 60 jobs gone from the queue
-    assert services.queue().count == 0
+    assert publishing.count == 0
 
     answer = CliRunner().invoke(main, ["reconcile", "--grace", "0"], catch_exceptions=False)
     assert answer.exit_code == 0, answer.output
@@ -159,7 +160,7 @@ def test_late_rollback_overtaken_by_a_newer_approval_changes_nothing(sqlite_serv
     assert queued == 1
     newer = another_result(services, image_id, png((230, 230, 230)))
     actions.approve(services, newer)  # decided after the rollback was asked for
-    queue = services.queue()
+    queue = services.queue(services.settings.rq_publish_queue)
     publish_job = next(j for j in queue.get_job_ids() if j.endswith(f"publish-v{newer}"))
     queue.remove(publish_job)
     queue.enqueue_job(queue.fetch_job(publish_job), at_front=True)  # the newer decision runs first

@@ -4,7 +4,6 @@ sync → queue → process (rembg) → publish or hold → rollback."""
 from __future__ import annotations
 
 import pytest
-from rq import SimpleWorker
 from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
 
@@ -15,13 +14,10 @@ from connector.services import Services
 from connector.settings import PROJECT_ROOT
 from connector.stores import save_install
 from connector.web import create_app
+from tests.helpers import drain
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXAMPLES = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
-
-
-def _drain(services: Services) -> None:
-    SimpleWorker([services.queue()], connection=services.redis).work(burst=True)
 
 
 def test_store_photos_processed_published_and_rolled_back(sqlite_services: Services) -> None:
@@ -36,7 +32,7 @@ def test_store_photos_processed_published_and_rolled_back(sqlite_services: Servi
     store_id = save_install(services, "fake", "worker.fake", {"token": "tok-worker.fake"}, mode="auto")
 
     run_id = actions.resync(services, store_id)
-    _drain(services)
+    drain(services)
 
     with services.session() as s:
         images = {img.product.title: img for img in s.scalars(select(Image))}
@@ -53,18 +49,18 @@ def test_store_photos_processed_published_and_rolled_back(sqlite_services: Servi
     for version in results:  # an operator approves what QA held back, so both get published
         if version.state == "review":
             actions.approve(services, version.id)
-    _drain(services)
+    drain(services)
     published = [p for p in shop.products.values() if p.title in originals]
     assert all(shop.library[p.media[0]].data not in originals.values() for p in published)
 
     again = actions.resync(services, store_id)  # own media on the store: nothing is reprocessed
-    _drain(services)
+    drain(services)
     with services.session() as s:
         assert not list(s.scalars(select(Job).where(Job.run_id == again, Job.kind == "process")))
 
     _run, queued = actions.rollback(services, store_id=store_id)
     assert queued == 2
-    _drain(services)
+    drain(services)
     for product in published:
         assert sha256(shop.library[product.media[0]].data) == sha256(originals[product.title])
 
@@ -79,7 +75,7 @@ def test_dry_run_writes_nothing_and_canary_limits_products(sqlite_services: Serv
     store_id = save_install(services, "fake", "canary.fake", {"token": "tok-canary.fake"}, mode="auto")
 
     dry = actions.resync(services, store_id, dry_run=True, limit=2)
-    _drain(services)
+    drain(services)
     assert shop.uploads == [] and shop.calls == []  # nothing written to the store
     with services.session() as s:
         in_dry_run = select(ImageVersion).where(ImageVersion.run_id == dry, ImageVersion.kind == "result")
@@ -92,7 +88,7 @@ def test_dry_run_writes_nothing_and_canary_limits_products(sqlite_services: Serv
     assert page.data.count(b'alt="result"') == 2  # the before/after report of the dry run
 
     actions.resync(services, store_id)  # the operator widens the run: the real one reuses the dry results
-    _drain(services)
+    drain(services)
     with services.session() as s:
         results = list(s.scalars(select(ImageVersion).where(ImageVersion.kind == "result")))
     assert len(results) == 3  # no second cut for the two images the dry run already made

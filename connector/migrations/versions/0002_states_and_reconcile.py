@@ -1,7 +1,7 @@
 """states and reconcile: jobs remember what to run, decisions are ordered, webhooks are done after acting
 
 Revision ID: 0002
-Revises: 0006
+Revises: 0005
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -372,6 +372,7 @@ def list_variations(site: str, product_id: int) -> Response:
     include = args.id_list("include")
     keep_dates = _date_filters(s, args)
     paging = _paging(args)
+    context = args.choice("context", "view", ("view", "edit"))
     args.check()
     require(who, "view")
     parent = _product(s, product_id)
@@ -386,7 +387,7 @@ def list_variations(site: str, product_id: int) -> Response:
         _sort(rows, orderby, order, include),
         paging,
         f"products/{product_id}/variations",
-        lambda v: variation_json(s, v),
+        lambda v: variation_json(s, v, context),
     )
 
 
@@ -395,9 +396,10 @@ def get_variation(site: str, product_id: int, variation_id: int) -> Response:
     """``GET products/<pid>/variations/<id>``."""
     s = get_site(site)
     require(caller(s), "read")
+    context = "edit" if query_args().get("context") == "edit" else "view"
     variation = _variation(s, product_id, variation_id)
     with s.lock:
-        return jsonify(variation_json(s, variation))
+        return jsonify(variation_json(s, variation, context))
 
 
 @bp.post(PREFIX + "/products/<int:product_id>/variations")

@@ -69,8 +69,10 @@ def _apply(s: Site, hook: Webhook | None, data: dict[str, Any]) -> Webhook:
     return hook
 
 
-def _saved(s: Site, hook: Webhook) -> dict[str, Any]:
-    if hook.status == "active":
+def _saved(s: Site, hook: Webhook, retargeted: bool = False) -> dict[str, Any]:
+    """Answer a save; an active webhook is pinged when new, given a new URL, or its last ping failed
+    (``WC_Webhook_Data_Store::update``: ``$trigger || pending_delivery``)."""
+    if hook.status == "active" and (retargeted or hook.pending_delivery):
         sandbox().webhooks.ping(s, hook)
     with s.lock:
         return webhook_json(s, hook)
@@ -82,20 +84,27 @@ def _hook(s: Site, webhook_id: int) -> Webhook:
 
 @bp.get(PREFIX + "/webhooks")
 def list_webhooks(site: str) -> Response:
-    """``GET webhooks`` (filter by ``status``: all, active, paused, disabled)."""
+    """``GET webhooks`` (filter by ``status``: all, active, paused, disabled; ``orderby`` date, id, title).
+
+    A real store orders by date, to the second: webhooks saved in the same second may change places
+    between pages, so a client paging through them orders by id."""
     s = get_site(site)
     who = caller(s)
     args = Args(query_args())
     status = args.choice("status", "all", ("all", *STATUSES))
     page = args.integer("page", 1, minimum=1)
     per_page = args.integer("per_page", 10, minimum=1, maximum=100)
+    orderby = args.choice("orderby", "date", ("date", "id", "title"))
+    order = args.choice("order", "desc", ("asc", "desc"))
     args.check()
     require(who, "view")
     with s.lock:
         rows = sorted(
             (h for h in s.webhooks.values() if status == "all" or h.status == status),
-            key=lambda h: h.id,
-            reverse=True,
+            key=lambda h: (
+                (h.name, h.id) if orderby == "title" else (h.created, h.id) if orderby == "date" else h.id
+            ),
+            reverse=order == "desc",
         )
         result = paginate(rows, page, per_page, wc_url(s, "webhooks"), query_args())
         resp = jsonify([webhook_json(s, h) for h in result.items])
@@ -123,7 +132,13 @@ def get_webhook(site: str, webhook_id: int) -> Response:
 def update_webhook(site: str, webhook_id: int) -> Response:
     """``PUT webhooks/<id>`` (setting ``status: active`` re-enables a disabled webhook)."""
     s, data = write_request(site, "edit")
-    return jsonify(_saved(s, _apply(s, _hook(s, webhook_id), data)))
+    return jsonify(_update(s, _hook(s, webhook_id), data))
+
+
+def _update(s: Site, hook: Webhook, data: dict[str, Any]) -> dict[str, Any]:
+    old_url = hook.delivery_url
+    saved = _apply(s, hook, data)
+    return _saved(s, saved, retargeted=saved.delivery_url != old_url)
 
 
 def _delete(s: Site, webhook_id: int) -> dict[str, Any]:
@@ -151,7 +166,7 @@ def batch_webhooks(site: str) -> Response:
         run_batch(
             data,
             lambda item: _saved(s, _apply(s, None, item)),
-            lambda item: _saved(s, _apply(s, _hook(s, int(item.get("id") or 0)), item)),
+            lambda item: _update(s, _hook(s, int(item.get("id") or 0)), item),
             lambda hook_id: _delete(s, hook_id),
         )
     )

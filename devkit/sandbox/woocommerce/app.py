@@ -119,6 +119,7 @@ def create_app(config: WooSandboxConfig | None = None) -> Flask:
     """The Flask app serving every site; its :class:`WooSandbox` is ``app.extensions["woo_sandbox"]``."""
     from sandbox.woocommerce import (
         admin,
+        api_app_passwords,
         api_media,
         api_products,
         api_webhooks,
@@ -137,6 +138,7 @@ def create_app(config: WooSandboxConfig | None = None) -> Flask:
         api_products.bp,
         api_webhooks.bp,
         api_wp.bp,
+        api_app_passwords.bp,
         api_media.bp,
         wcauth.bp,
         authorize_app.bp,

@@ -40,6 +40,7 @@ class Principal:
     user: User
     key: ApiKey | None = None  # set when authenticated with a consumer key
     method: str = "oauth"  # "oauth" | "basic" | "application_password"
+    app_password: str | None = None  # uuid of the Application Password the request authenticated with
 
 
 def _auth_error(message: str, code: str = "woocommerce_rest_authentication_error") -> WPError:
@@ -142,7 +143,7 @@ def _application_password(site: Site, login: str, password: str) -> Principal | 
     for item in site.app_passwords:
         if item.user_id == user.id and hmac.compare_digest(item.password, given):
             item.last_used = now_utc()
-            return Principal(user, None, "application_password")
+            return Principal(user, None, "application_password", item.uuid)
     raise WPError("incorrect_password", "The provided password is an invalid application password.", 401)
 
 

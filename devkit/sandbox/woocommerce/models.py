@@ -103,6 +103,7 @@ class Webhook:
     user_id: int = 1
     api_version: str = "wp_api_v3"
     failure_count: int = 0
+    pending_delivery: bool = True  # set on creation, cleared by a ping the URL answered with 2xx
 
     @property
     def resource(self) -> str:

@@ -79,13 +79,21 @@ def product_json(site: Site, p: Product) -> dict[str, Any]:
     }
 
 
-def variation_image(site: Site, v: Variation) -> dict[str, Any] | None:
-    """A variation's ``image`` (null when it has none or the attachment is gone)."""
-    att = site.attachments.get(v.image_id) if v.image_id else None
+def variation_image(site: Site, v: Variation, context: str = "view") -> dict[str, Any] | None:
+    """A variation's ``image`` (null when it has none or the attachment is gone).
+
+    ``WC_Product_Variation::get_image_id('view')`` falls back to the parent's featured image, so
+    in the ``view`` context a variation without its own image shows the parent's; ``edit`` does not.
+    """
+    image_id = v.image_id
+    if not image_id and context == "view":
+        parent = site.products.get(v.parent_id)
+        image_id = parent.image_id if parent else 0
+    att = site.attachments.get(image_id) if image_id else None
     return image_json(site, att) if att else None
 
 
-def variation_json(site: Site, v: Variation) -> dict[str, Any]:
+def variation_json(site: Site, v: Variation, context: str = "view") -> dict[str, Any]:
     """A variation as ``GET wc/v3/products/<pid>/variations/<id>`` shows it."""
     parent = site.products.get(v.parent_id)
     return {
@@ -106,7 +114,7 @@ def variation_json(site: Site, v: Variation) -> dict[str, Any]:
         "manage_stock": False,
         "stock_quantity": None,
         "stock_status": "instock",
-        "image": variation_image(site, v),
+        "image": variation_image(site, v, context),
         "attributes": v.attributes,
         "menu_order": v.menu_order,
         "meta_data": [],

@@ -138,6 +138,8 @@ class WebhookDispatcher:
                     timeout=self.config.ping_timeout,
                 )
                 entry.update(status=resp.status_code, error=None)
+                if 200 <= resp.status_code < 300:
+                    hook.pending_delivery = False
             except requests.RequestException as exc:
                 entry.update(status=None, error=f"{type(exc).__name__}: {exc}")
         with site.lock:

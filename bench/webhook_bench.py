@@ -1,0 +1,204 @@
+"""Webhook intake under gunicorn: signed Shopify deliveries offered at a fixed rate over loopback.
+
+```
+.venv/bin/python bench/webhook_bench.py [--quick] [--rate 200] [--seconds 20] [--web-workers 2]
+```
+
+A store is installed (auto mode) in a fresh database; ``gunicorn`` serves the connector's app as in
+the Procfile (``--workers``, sync workers) on a loopback port.  The load generator is open-loop:
+request *n* is due at ``n / rate`` seconds, and its latency is counted from when it was due, so a
+server that falls behind shows it in the percentiles (no coordinated omission).  Each delivery is
+a ``products/update`` for one of 200 products, with its own webhook id and a valid
+``X-Shopify-Hmac-Sha256``; the app verifies, de-duplicates, records and queues a product sync (rq
+keeps one live job per product).  No worker runs.  The generator stops by itself after
+``--seconds`` (plus at most ``--timeout`` for the last answers).  "lost" = deliveries without a 200
+answer plus deliveries answered 200 that the database has no record of.  The bound of the rate is
+the offered rate; the bound of the latency is the issue's goal (p99 < 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
+from benchkit import ROOT, bench_env, print_machine
+
+SHOP = "intake-bench.myshopify.com"
+SECRET = "intake-bench-app-secret"
+PRODUCTS = 200
+P99_BOUND_MS = 50.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrate the database and install the store (auto mode) the deliveries are for."""
+    from connector.services import Services
+    from connector.settings import Settings
+    from connector.stores import save_install
+
+    services = Services(Settings.from_env(env))
+    services.migrate()
+    save_install(services, "shopify", SHOP, {"access_token": "shpat_bench"}, mode="auto")
+
+
+def recorded(env: dict[str, str]) -> int:
+    """Deliveries the database recorded."""
+    from sqlalchemy import func, select
+
+    from connector.models import WebhookEventRecord
+    from connector.services import Services
+    from connector.settings import Settings
+
+    services = Services(Settings.from_env(env))
+    with services.session() as s:
+        return int(s.scalar(select(func.count()).select_from(WebhookEventRecord)) or 0)
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn as the Procfile runs it, on loopback; returns once it answers."""
+    args = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers",
+        str(workers),
+        "--timeout",
+        "30",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "connector.web:create_app()",
+    ]
+    out = open(log, "wb")  # noqa: SIM115 - owned by the process
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
+
+
+def _delivery(n: int) -> tuple[bytes, dict[str, str]]:
+    from adapters.shopify.webhooks import sign
+
+    product = 1 + n % PRODUCTS
+    body = json.dumps({"id": product, "title": f"Product {product}", "updated_at": "2026-01-01T00:00:00Z"})
+    data = body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "products/update",
+        "X-Shopify-Shop-Domain": SHOP,
+        "X-Shopify-Webhook-Id": f"bench-{n}",
+        "X-Shopify-Event-Id": f"bench-{n}",
+        "X-Shopify-Hmac-Sha256": sign(data, SECRET),
+    }
+    return data, headers
+
+
+def offer(url: str, rate: float, seconds: float, timeout: float) -> tuple[list[float], int, float]:
+    """Send rate * seconds deliveries open-loop: latencies (ms, from when each was due), failures, wall."""
+    total = int(rate * seconds)
+    deliveries = [_delivery(n) for n in range(total)]
+    local = threading.local()
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def send(n: int) -> None:
+        nonlocal failures
+        due = start + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        body, headers = deliveries[n]
+        try:
+            ok = session.post(url, data=body, headers=headers, timeout=timeout).status_code == 200
+        except requests.RequestException:
+            ok = False
+        elapsed = (time.perf_counter() - due) * 1000
+        with lock:
+            latencies.append(elapsed)
+            failures += 0 if ok else 1
+
+    with ThreadPoolExecutor(max_workers=min(256, max(8, int(rate)))) as pool:
+        list(pool.map(send, range(total)))
+    return latencies, failures, time.perf_counter() - start
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 s of load instead of --seconds")
+    parser.add_argument("--rate", type=float, default=200.0, help="deliveries offered per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn --workers")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds one delivery may take")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--redis-url", default="", help="default: embedded Redis in a temp folder")
+    args = parser.parse_args()
+    seconds = 5.0 if args.quick else args.seconds
+    var_dir = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
+    proc = None
+    try:
+        env = {**bench_env(var_dir, args.database_url, args.redis_url), "SHOPIFY_API_SECRET": SECRET}
+        if not args.redis_url:
+            from connector.queue import embedded_redis_url
+            from connector.settings import Settings
+
+            env["REDIS_URL"] = embedded_redis_url(Settings.from_env(env))
+        prepare(env)
+        port = _free_port()
+        proc = start_gunicorn(env, port, args.web_workers, var_dir / "gunicorn.log")
+        latencies, failures, wall = offer(
+            f"http://127.0.0.1:{port}/webhooks/shopify", args.rate, seconds, args.timeout
+        )
+        kept = recorded(env)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+    sent = len(latencies)
+    achieved = (sent - failures) / wall if wall else 0.0
+    lost = failures + max(0, (sent - failures) - kept)
+    p50, p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
+    print(
+        f"webhook intake: gunicorn --workers {args.web_workers}, "
+        f"{args.rate:.0f}/s offered for {seconds:.0f} s"
+    )
+    print(f"  sent {sent}, answered 200: {sent - failures}, recorded: {kept}, lost: {lost}")
+    print(f"  achieved {achieved:.0f}/s  ÷ offered {args.rate:.0f}/s: {achieved / args.rate:.2f}")
+    print(
+        f"  latency from due time: p50 {p50:.0f} ms, p99 {p99:.0f} ms  "
+        f"(p99 ÷ {P99_BOUND_MS:.0f} ms: {p99 / P99_BOUND_MS:.2f})"
+    )
+    print_machine()
+    shutil.rmtree(var_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

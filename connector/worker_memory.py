@@ -1,0 +1,77 @@
+"""A worker that gives memory back after every job, and the queues each kind of worker serves.
+
+A job's decoded photo, mask and intermediate arrays are freed when it returns, but glibc keeps
+freed heap pages for reuse, so a long-running worker's resident set creeps up with every image
+size it has seen.  :func:`release_memory` collects cycles and asks the allocator to return its
+free pages (``malloc_trim``) — a few milliseconds after a job that took hundreds.
+:func:`tune_allocator` fixes glibc's mmap threshold at 1 MiB: by default it rises after the first
+large free, so a worker's second big photo is built on the heap, where freed arrays are not
+reused well, and peaks about 150 MiB higher than its first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+from functools import lru_cache
+from typing import Any
+
+from connector.settings import Settings
+from connector.worker import WatchedWorker
+
+
+@lru_cache(maxsize=1)
+def _libc() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+#: glibc's mallopt parameter number for the mmap threshold, and the threshold the worker uses.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1024 * 1024
+
+
+def tune_allocator() -> None:
+    """Serve every allocation of 1 MiB or more by mmap (returned to the system when freed)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
+def release_memory() -> None:
+    """Free unreachable objects and return the allocator's free pages to the system (glibc only)."""
+    gc.collect()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+class LeanWorker(WatchedWorker):
+    """The watched in-process worker (one model session for its life), releasing memory after each job."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        tune_allocator()
+        super().__init__(*args, **kwargs)
+
+    def perform_job(self, *args: Any, **kwargs: Any) -> bool:
+        """Run the job as rq does, then give its memory back."""
+        try:
+            return bool(super().perform_job(*args, **kwargs))
+        finally:
+            release_memory()
+
+
+def worker_queue_names(settings: Settings, publisher: bool) -> list[str]:
+    """Queues a worker serves, most urgent first.
+
+    An image worker takes image work (sync, process) first and store writes when it has none; a
+    publisher serves only store writes, so publishing overlaps the model's work.
+    """
+    if publisher:
+        return [settings.rq_publish_queue]
+    return list(dict.fromkeys([settings.rq_queue, settings.rq_publish_queue]))
