@@ -6,11 +6,13 @@ from sqlalchemy import select
 
 from connector.enqueue import enqueue
 from connector.errors import ConflictError, NotFound
-from connector.models import Image, ImageStatus, ImageVersion, Product, VersionKind, VersionState
+from connector.models import Image, ImageVersion, Product, VersionKind, utcnow
+from connector.processing import queue_processing
 from connector.qa_learning import record_decision
 from connector.rollback import rollback_targets
-from connector.runs import finish_if_empty, start_run
+from connector.runs import finish_if_idle, start_run
 from connector.services import Services
+from connector.states import ImageStatus, VersionState, allowed, set_state
 
 
 def resync(
@@ -23,12 +25,10 @@ def resync(
     actor: str = "operator",
 ) -> int:
     """Start a sync run (optionally dry, or a canary of N products); returns the run id."""
-    from jobs.tasks import sync_store_job
-
     run_id = start_run(services, store_id, "resync", dry_run=dry_run, limit=limit, actor=actor)
     enqueue(
         services,
-        sync_store_job,
+        "sync_store_job",
         store_id,
         run_id,
         full,
@@ -53,32 +53,30 @@ def latest_result(services: Services, image_id: int) -> ImageVersion:
 
 
 def approve(services: Services, version_id: int, actor: str = "operator") -> None:
-    """Approve a result held for review and queue its publication."""
-    from jobs.tasks import publish_version_job
-
+    """Approve a result held for review and queue its publication (the image's newest decision)."""
     with services.session() as s:
         version = s.get(ImageVersion, version_id)
         if version is None or version.kind != VersionKind.RESULT.value:
             raise NotFound(f"result version {version_id} does not exist")
-        if version.state not in (
-            VersionState.REVIEW.value,
-            VersionState.APPROVED.value,
-            VersionState.SUPERSEDED.value,
-            VersionState.DRAFT.value,
+        if version.state == VersionState.PUBLISHED.value or not allowed(
+            VersionState(version.state), VersionState.APPROVED
         ):
             raise ConflictError(
                 f"version {version_id} is {version.state} and cannot be approved",
                 hint="reprocess the image to get a fresh result",
             )
-        version.state, version.actor = VersionState.APPROVED.value, actor
+        set_state(version, VersionState.APPROVED)
+        version.actor, version.decided_at = actor, utcnow()
         image = s.get(Image, version.image_id)
         assert image is not None
-        image.status = ImageStatus.APPROVED.value
+        if image.status == ImageStatus.GONE.value:
+            raise ConflictError(f"image {image.id} is no longer on the store", hint="resync the store")
+        set_state(image, ImageStatus.APPROVED, "status")
         image_id = image.id
         record_decision(s, version, image, "approve", actor)
     enqueue(
         services,
-        publish_version_job,
+        "publish_version_job",
         version_id,
         None,
         actor,
@@ -89,17 +87,28 @@ def approve(services: Services, version_id: int, actor: str = "operator") -> Non
 
 
 def reject(services: Services, version_id: int, actor: str = "operator") -> None:
-    """Reject a result: the original stays on the store."""
+    """Reject a result: the original stays on the store.
+
+    The version the store shows now cannot be rejected (rollback would then see nothing of ours
+    to undo): roll it back instead.
+    """
     with services.session() as s:
         version = s.get(ImageVersion, version_id)
         if version is None:
             raise NotFound(f"version {version_id} does not exist")
-        version.state, version.actor = VersionState.REJECTED.value, actor
+        if version.state == VersionState.PUBLISHED.value:
+            raise ConflictError(
+                f"version {version_id} is what the store shows now and cannot be rejected",
+                hint=f"roll it back: `connector rollback STORE --image {version.image_id}`",
+            )
+        set_state(version, VersionState.REJECTED)
+        version.actor = actor
         image = s.get(Image, version.image_id)
         if image is not None and version.kind == VersionKind.RESULT.value:
             record_decision(s, version, image, "reject", actor)
         if image is not None and image.status in (ImageStatus.REVIEW.value, ImageStatus.APPROVED.value):
-            image.status, image.failure_reason = ImageStatus.FAILED.value, f"rejected by {actor}"
+            set_state(image, ImageStatus.FAILED, "status")
+            image.failure_code, image.failure_reason = "rejected", f"rejected by {actor}"
 
 
 def reprocess(
@@ -112,8 +121,6 @@ def reprocess(
     dry_run: bool = False,
 ) -> int:
     """Process images again (new settings or a merchant request); returns the run id."""
-    from jobs.tasks import queue_processing
-
     query = select(Image.id).where(Image.store_id == store_id, Image.status != ImageStatus.GONE.value)
     if image_id is not None:
         query = query.where(Image.id == image_id)
@@ -122,10 +129,8 @@ def reprocess(
     run_id = start_run(services, store_id, "reprocess", actor=actor, dry_run=dry_run)
     with services.session() as s:
         ids = list(s.scalars(query.where(Image.origin == "merchant")))
-        for image in s.scalars(select(Image).where(Image.id.in_(ids))):
-            image.status = ImageStatus.QUEUED.value
     queue_processing(services, ids, run_id, force=True)
-    finish_if_empty(services, run_id, len(ids))
+    finish_if_idle(services, run_id)  # nothing to do ends the run at once
     return run_id
 
 
@@ -140,8 +145,6 @@ def rollback(
     why: str = "rollback",
 ) -> tuple[int, int]:
     """Queue rollbacks for the scope; returns (rollback run id, images queued)."""
-    from jobs.tasks import rollback_image_job
-
     targets = rollback_targets(
         services, store_id=store_id, product_id=product_id, run_id=run_id, image_id=image_id
     )
@@ -149,7 +152,7 @@ def rollback(
     for target in targets:
         enqueue(
             services,
-            rollback_image_job,
+            "rollback_image_job",
             target,
             new_run,
             actor,
@@ -159,7 +162,7 @@ def rollback(
             run_id=new_run,
             image_id=target,
         )
-    finish_if_empty(services, new_run, len(targets))
+    finish_if_idle(services, new_run)
     return new_run, len(targets)
 
 

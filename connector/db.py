@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -9,8 +10,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from connector.errors import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -76,10 +81,53 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+#: key of the PostgreSQL advisory lock that lets one process migrate at a time
+MIGRATION_LOCK_KEY = 0x1C0_0A1E
+
+
+@contextmanager
+def migration_lock(url: str, conn: Connection) -> Iterator[None]:
+    """Hold the database's migration lock (PostgreSQL advisory lock; a file lock beside SQLite)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield
+        return
+    path = url.split("///", 1)[-1]
+    if conn.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (idempotent)."""
+    """Bring the database schema up to ``revision`` (idempotent), one process at a time."""
     engine = engine_for(url)
     cfg = alembic_config(url)
-    with engine.begin() as conn:
+    with engine.begin() as conn, migration_lock(url, conn):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def schema_revisions(url: str) -> tuple[set[str], set[str]]:
+    """(revisions the database is at, revisions this code needs)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    with engine_for(url).connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, heads
+
+
+def require_schema(url: str) -> None:
+    """Raise ConfigurationError, saying what to run, unless the schema is the one this code needs."""
+    current, heads = schema_revisions(url)
+    if current == heads:
+        return
+    at = ", ".join(sorted(current)) or "empty"
+    raise ConfigurationError(
+        f"the database schema is at {at}, this version needs {', '.join(sorted(heads))}",
+        hint="run `connector migrate` (production: the Procfile's release step does it)",
+    )

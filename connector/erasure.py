@@ -6,7 +6,7 @@ from sqlalchemy import delete, or_, select
 
 from connector.enqueue import enqueue, job_key
 from connector.models import Image, ImageVersion, Job, Run, Store, WebhookEventRecord
-from connector.services import Services, get_services
+from connector.services import Services
 
 
 def erase_store(services: Services, store_id: int) -> None:
@@ -46,19 +46,8 @@ def erase_store(services: Services, store_id: int) -> None:
     if digests:
         enqueue(
             services,
-            erase_blobs_job,
+            "erase_blobs_job",
             sorted(digests),
             job_id=job_key("erase-blobs", store_id),
             kind="erase",
         )
-
-
-def erase_blobs_job(digests: list[str]) -> int:
-    """rq job: delete those blobs no image version refers to any more (shared bytes stay); how many."""
-    services = get_services()
-    with services.session() as s:
-        kept = set(s.scalars(select(ImageVersion.blob_hash).where(ImageVersion.blob_hash.in_(digests))))
-    erased = [d for d in digests if d not in kept]
-    for digest in erased:
-        services.blobs.delete(digest)
-    return len(erased)

@@ -81,10 +81,10 @@ class BadImageError(ConnectorError):
     code = "bad_image"
 
 
-class QualityRejected(ConnectorError):
-    """A result failed its quality gates and must not be published."""
+class MediaFailed(PlatformError):
+    """The store could not process an uploaded image (Shopify marked it FAILED); its reason is kept."""
 
-    code = "quality_rejected"
+    code = "media_failed"
 
 
 class ConflictError(ConnectorError):

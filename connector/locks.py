@@ -24,21 +24,44 @@ from connector.models import Product
 from connector.services import Services
 
 
+class FenceLost(ConflictError):
+    """Another worker took the product over (our lock expired): stop, change nothing more."""
+
+    code = "fence_lost"
+
+
+_EXTEND = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end return 0"
+)
+
+
 @dataclass(frozen=True)
 class Fence:
-    """Proof of holding a product's lock: its fencing token."""
+    """Proof of holding a product's lock: its fencing token (and the lease to extend)."""
 
     product_id: int
     token: int
+    redis: Redis | None = None
+    key: str = ""
+    holder: str = ""
+    ttl: int = 0
 
     def check(self, session: Session) -> None:
-        """Raise ConflictError when another worker took the product since we locked it."""
+        """Raise ConflictError when another worker took the product since we locked it; else
+        extend the lock's lease, so a long operation keeps it while it makes progress."""
         current = session.get(Product, self.product_id, populate_existing=True)
         if current is None or current.lock_token != self.token:
-            raise ConflictError(
+            raise FenceLost(
                 f"product {self.product_id} was taken over by another worker (lock expired)",
                 hint="the other worker finishes the operation; nothing to do",
             )
+        self.extend()
+
+    def extend(self) -> bool:
+        """Renew the lease for another ``ttl`` seconds while we still hold it."""
+        if self.redis is None or not self.key:
+            return False
+        return bool(self.redis.eval(_EXTEND, 1, self.key, self.holder, self.ttl))
 
 
 def _holder_is_dead(value: bytes | str | None) -> bool:
@@ -106,7 +129,7 @@ def product_lock(services: Services, product_id: int, wait: float = 0.0) -> Iter
                 update(Product).where(Product.id == product_id).values(lock_token=Product.lock_token + 1)
             )
             token = s.get(Product, product_id, populate_existing=True).lock_token  # type: ignore[union-attr]
-        yield Fence(product_id, token)
+        yield Fence(product_id, token, redis, key, me, ttl)
     finally:
         # release only our own lock (compare-and-delete)
         redis.eval(

@@ -26,6 +26,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from connector.states import (
+    ImageStatus,
+    JobStatus,
+    OperationState,
+    RunStatus,
+    VersionState,
+    WebhookState,
+)
+
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC (stored naive-UTC on SQLite, aware on Postgres)."""
@@ -46,21 +55,6 @@ class StoreMode(enum.StrEnum):
     PAUSED = "paused"  # no work at all
 
 
-class ImageStatus(enum.StrEnum):
-    """Where one image slot stands in the workflow."""
-
-    NEW = "new"
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    REVIEW = "review"  # a result waits for approval
-    APPROVED = "approved"  # approved, publish queued
-    PUBLISHED = "published"  # the store shows our result
-    SKIPPED = "skipped"  # nothing to do (already clean)
-    FAILED = "failed"  # refused or QA failed; the original stays
-    ROLLED_BACK = "rolled_back"  # the store shows the original again
-    GONE = "gone"  # deleted on the store
-
-
 class Origin(enum.StrEnum):
     """Who put an image's bytes on the store."""
 
@@ -74,27 +68,9 @@ class VersionKind(enum.StrEnum):
     ROLLBACK = "rollback"
 
 
-class VersionState(enum.StrEnum):
-    DRAFT = "draft"  # made, not on the store
-    REVIEW = "review"
-    APPROVED = "approved"
-    PUBLISHED = "published"
-    REJECTED = "rejected"
-    STALE = "stale"  # the merchant changed the image after this was made
-    SUPERSEDED = "superseded"  # replaced by a later version on the store
-
-
 class OperationKind(enum.StrEnum):
     REPLACE = "replace"
     ROLLBACK = "rollback"
-
-
-class OperationState(enum.StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    UNDONE = "undone"
 
 
 class Store(Base):
@@ -214,6 +190,9 @@ class ImageVersion(Base):
     actor: Mapped[str] = mapped_column(String(128), default="system")
     why: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when it became the image's newest decision (approved, or a rollback asked for): a job for an
+    # older decision that runs late changes nothing
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     compute_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # pipeline time (cost)
 
     image: Mapped[Image] = relationship(back_populates="versions")
@@ -227,7 +206,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(32), default=RunStatus.RUNNING.value)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     actor: Mapped[str] = mapped_column(String(128), default="system")
@@ -247,9 +226,16 @@ class Job(Base):
     )
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # what to run, so the reconciler can queue it again when the queue lost it
+    func: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    args: Mapped[list[Any]] = mapped_column(default=list)
+    timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_class: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -267,6 +253,9 @@ class WebhookEventRecord(Base):
     product_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     outcome: Mapped[str] = mapped_column(String(64), default="received")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=WebhookState.RECEIVED.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (UniqueConstraint("platform", "shop", "event_id", name="uq_webhook_event"),)
 
@@ -315,6 +304,18 @@ class OperationStep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     operation: Mapped[Operation] = relationship(back_populates="steps")
+
+
+class Reconciliation(Base):
+    """One pass of the reconciler: what it found and did (``connector status`` shows the last)."""
+
+    __tablename__ = "reconciliations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class QaDecision(Base):

@@ -25,11 +25,10 @@ def start_install_sync(services: Services, store_id: int) -> int:
     """Queue the first full sync of a newly installed store; the run id."""
     from connector.enqueue import enqueue
     from connector.runs import start_run
-    from jobs.tasks import sync_store_job
 
     run_id = start_run(services, store_id, "install-sync", actor="install")
     job_id = f"sync-store-{store_id}-r{run_id}"
-    enqueue(services, sync_store_job, store_id, run_id, True, job_id=job_id, kind="sync")
+    enqueue(services, "sync_store_job", store_id, run_id, True, job_id=job_id, kind="sync", run_id=run_id)
     return run_id
 
 

@@ -15,9 +15,7 @@ filename (which carries the operation id), so there is never a second upload.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,32 +24,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.blobs import sha256
-from connector.errors import ConflictError, ConnectorError, NotFound, TransientError
-from connector.locks import Fence
+from connector.errors import ConflictError, ConnectorError, MediaFailed, NotFound, TransientError
+from connector.faults import fail_point, kill_point
+from connector.locks import Fence, FenceLost
 from connector.models import (
     Image,
-    ImageStatus,
     ImageVersion,
     Operation,
     OperationKind,
-    OperationState,
     OperationStep,
     Origin,
     VersionKind,
-    VersionState,
     utcnow,
 )
 from connector.port import VARIANTS_ONLY, MediaState, StoreClient
 from connector.services import Services
+from connector.states import ImageStatus, OperationState, VersionState, set_state
 
 STEPS = ("backup", "upload", "wait_ready", "attach", "move", "link_variants", "detach", "verify")
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
-
-
-class MediaFailed(ConnectorError):
-    """The store could not process the uploaded media; nothing on the product changed."""
-
-    code = "media_failed"
 
 
 @dataclass(frozen=True)
@@ -63,12 +54,6 @@ class StepContext:
     op_id: int
     product_platform_id: str
     fence: Fence
-
-
-def kill_point(services: Services, step: str, when: str) -> None:
-    """Fault injection for tests: SIGKILL this process at ``CONNECTOR_KILL_AT=step:when``."""
-    if services.settings.kill_at == f"{step}:{when}":
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 _OUR_SUFFIXES = re.compile(r"(-ic\d+(-\d+)?)+$")  # WordPress may add "-1" to a taken name
@@ -112,7 +97,7 @@ def _step_upload(ctx: StepContext) -> None:
         data = ctx.services.blobs.get(blob_hash)
         media_id = ctx.client.upload_media(ctx.product_platform_id, data, filename, mime, alt)
         uploaded = True
-    kill_point(ctx.services, "upload", "call")
+    kill_point(ctx.services.settings, "upload", "call")
     with ctx.services.session() as s:
         ctx.fence.check(s)
         op, _image, version = _load(s, ctx.op_id)
@@ -138,7 +123,8 @@ def _step_wait_ready(ctx: StepContext, timeout: float = 120.0) -> None:
             return
         if status.state == MediaState.FAILED:
             raise MediaFailed(
-                f"the store could not process the uploaded image: {status.error or 'no reason given'}",
+                f"the store could not process the uploaded image {media_id}: "
+                f"{status.error or 'no reason given'}",
                 hint="the original stays on the product; reprocess with another output format",
             )
         if time.monotonic() > deadline:
@@ -231,18 +217,20 @@ def _finish(session: Session, op_id: int, src: str) -> None:
     op, image, version = _load(session, op_id)
     previous = session.get(ImageVersion, image.current_version_id) if image.current_version_id else None
     if previous is not None and previous.id != version.id and previous.state == VersionState.PUBLISHED.value:
-        previous.state = VersionState.SUPERSEDED.value
-    version.state = VersionState.PUBLISHED.value
+        set_state(previous, VersionState.SUPERSEDED)
+    set_state(version, VersionState.PUBLISHED)
     image.current_version_id = version.id
     image.platform_media_id = op.new_media_id or image.platform_media_id
     image.src = src
     image.content_hash = version.blob_hash
     if op.kind == OperationKind.REPLACE.value:
-        image.status, image.origin = ImageStatus.PUBLISHED.value, Origin.CONNECTOR.value
+        set_state(image, ImageStatus.PUBLISHED, "status")
+        image.origin = Origin.CONNECTOR.value
     else:
-        image.status, image.origin = ImageStatus.ROLLED_BACK.value, Origin.MERCHANT.value
+        set_state(image, ImageStatus.ROLLED_BACK, "status")
+        image.origin = Origin.MERCHANT.value
     image.failure_code = image.failure_reason = None
-    op.state = OperationState.DONE.value
+    set_state(op, OperationState.DONE)
 
 
 STEP_FUNCS: dict[str, Callable[[StepContext], None]] = {
@@ -257,8 +245,11 @@ STEP_FUNCS: dict[str, Callable[[StepContext], None]] = {
 }
 
 
-def _record(services: Services, op_id: int, name: str, state: str, detail: str | None = None) -> None:
-    with services.session() as s:
+def _record(ctx: StepContext, name: str, state: str, detail: str | None = None) -> None:
+    """Write a step's progress, checking the fence first (and extending the lock's lease)."""
+    with ctx.services.session() as s:
+        ctx.fence.check(s)
+        op_id = ctx.op_id
         op = s.get(Operation, op_id)
         assert op is not None
         step = s.scalar(
@@ -271,7 +262,7 @@ def _record(services: Services, op_id: int, name: str, state: str, detail: str |
         else:
             step.state, step.detail, step.finished_at = state, detail, utcnow()
         if op.state == OperationState.PENDING.value:
-            op.state = OperationState.RUNNING.value
+            set_state(op, OperationState.RUNNING)
 
 
 def done_steps(session: Session, op_id: int) -> set[str]:
@@ -303,25 +294,33 @@ def undo(ctx: StepContext) -> None:
 def run_operation(ctx: StepContext) -> str:
     """Run the remaining steps of an operation; returns its final state.
 
-    Transient errors propagate (the job is retried and resumes here).  A permanent error
-    undoes what was changed on the store and marks the operation failed with the reason.
+    Transient errors propagate (the job is retried and resumes here); so does a lost fence
+    (another worker owns the product now and finishes the operation).  Any other error — the
+    connector's own or an unexpected one — undoes what was changed on the store and marks the
+    operation failed with the reason.
     """
     with ctx.services.session() as s:
         finished = done_steps(s, ctx.op_id)
     for name in STEPS:
         if name in finished:
             continue
-        _record(ctx.services, ctx.op_id, name, "started")
-        kill_point(ctx.services, name, "before")
+        _record(ctx, name, "started")
+        kill_point(ctx.services.settings, name, "before")
         try:
+            fail_point(ctx.services.settings, name)
             STEP_FUNCS[name](ctx)
-        except TransientError:
+        except (TransientError, FenceLost):
             raise
-        except ConnectorError as exc:
-            _record(ctx.services, ctx.op_id, name, "failed", str(exc))
-            return _fail(ctx, exc)
-        kill_point(ctx.services, name, "after")
-        _record(ctx.services, ctx.op_id, name, "done")
+        except Exception as exc:
+            error = (
+                exc
+                if isinstance(exc, ConnectorError)
+                else ConnectorError(f"{type(exc).__name__}: {exc}", code="unexpected")
+            )
+            _record(ctx, name, "failed", str(error))
+            return _fail(ctx, error)
+        kill_point(ctx.services.settings, name, "after")
+        _record(ctx, name, "done")
     return OperationState.DONE.value
 
 
@@ -338,13 +337,15 @@ def _fail(ctx: StepContext, exc: ConnectorError) -> str:
         )
     with ctx.services.session() as s:
         op, image, version = _load(s, ctx.op_id)
-        op.state, op.error = state, str(exc)
+        set_state(op, OperationState(state))
+        op.error = str(exc)
         image.failure_code, image.failure_reason = exc.code, str(exc)
         if op.kind == OperationKind.REPLACE.value:
-            version.state = VersionState.REJECTED.value if isinstance(exc, MediaFailed) else version.state
+            if isinstance(exc, MediaFailed):
+                set_state(version, VersionState.REJECTED)
             # an earlier result of ours still in the slot stays published (and can be rolled back)
-            image.status = (
-                ImageStatus.PUBLISHED.value if shows_our_result(s, image) else ImageStatus.FAILED.value
+            set_state(
+                image, ImageStatus.PUBLISHED if shows_our_result(s, image) else ImageStatus.FAILED, "status"
             )
     return state
 

@@ -188,8 +188,9 @@ class StoreClient(Protocol):
         """Remove the media from the product but keep it in the library; no-op when not shown."""
         ...
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        """Set the media's alt text."""
+    def delete_media(self, media_id: str) -> None:
+        """Delete a media item of the connector's own, detached from every product, from the store's
+        library for good (already gone: nothing to do).  Never called for a merchant's media."""
         ...
 
     def register_webhooks(self, callback_url: str) -> None:

@@ -15,25 +15,29 @@ from sqlalchemy.orm import Session
 
 from connector import metrics
 from connector.blobs import sha256
+from connector.enqueue import enqueue
 from connector.errors import BadImageError, ConnectorError, TransientError
+from connector.faults import fail_point
 from connector.imaging import cutter_for, preset_settings, run_workflow
 from connector.media_types import sniff_mime
 from connector.models import (
     Image,
-    ImageStatus,
     ImageVersion,
     Run,
     Store,
     StoreMode,
     VersionKind,
-    VersionState,
+    utcnow,
 )
 from connector.services import Services
-from connector.settings import export_model_home
+from connector.settings import Settings, export_model_home
+from connector.states import ImageStatus, VersionState, set_state
 from connector.stores import get_store, open_client
 
 if TYPE_CHECKING:  # the pipeline (rembg, onnxruntime) loads only in processes that process images
-    from jobs.imaging import Outcome, PipelineSettings
+    from PIL.Image import Image as Photo
+
+    from jobs.imaging import Cutter, Outcome, PipelineSettings
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def record_original(
 
 
 def _fail(session: Session, image: Image, exc: ConnectorError) -> ProcessResult:
-    image.status = ImageStatus.FAILED.value
+    set_state(image, ImageStatus.FAILED, "status")
     image.failure_code = exc.code
     image.failure_reason = str(exc)
     return ProcessResult(ImageStatus.FAILED.value, reason=str(exc))
@@ -132,8 +136,10 @@ def _record_result(
     source: str,
     settings: PipelineSettings,
     run_id: int | None,
+    config: Settings,
 ) -> ImageVersion:
     assert outcome.data is not None
+    fail_point(config, "record")
     version = ImageVersion(
         image_id=image.id,
         run_id=run_id,
@@ -162,9 +168,11 @@ def _no_result(image: Image, outcome: Outcome) -> ProcessResult:
     """The pipeline made no image: nothing needed doing, or a person must decide (no single subject)."""
     reason = "; ".join(outcome.reasons) or "nothing to improve"
     if outcome.verdict == "review":
-        image.status, image.failure_code = ImageStatus.REVIEW.value, "needs_decision"
+        set_state(image, ImageStatus.REVIEW, "status")
+        image.failure_code = "needs_decision"
     else:
-        image.status, image.failure_code = ImageStatus.SKIPPED.value, None
+        set_state(image, ImageStatus.SKIPPED, "status")
+        image.failure_code = None
     image.failure_reason = reason
     return ProcessResult(image.status, reason=reason)
 
@@ -172,22 +180,35 @@ def _no_result(image: Image, outcome: Outcome) -> ProcessResult:
 def _decide(
     session: Session, store: Store, image: Image, version: ImageVersion, run_id: int | None
 ) -> ProcessResult:
-    """Turn a result's verdict into the image's next state."""
-    if version.verdict == "fail":
-        version.state = VersionState.REJECTED.value
-        image.status = ImageStatus.FAILED.value
-        image.failure_code = "quality"
-        image.failure_reason = "quality gates failed: " + "; ".join(version.reasons or ["no reason"])
+    """Turn a result's verdict into the image's next state (a result reused keeps a person's verdict)."""
+    if version.state == VersionState.REJECTED.value:
+        set_state(image, ImageStatus.FAILED, "status")
+        image.failure_code = "quality" if version.verdict == "fail" else "rejected"
+        image.failure_reason = (
+            "quality gates failed: " + "; ".join(version.reasons or ["no reason"])
+            if version.verdict == "fail"
+            else f"this result was rejected by {version.actor}; reprocess with other settings"
+        )
         return ProcessResult(image.status, version.id, reason=image.failure_reason)
+    if version.verdict == "fail":
+        set_state(version, VersionState.REJECTED)
+        return _decide(session, store, image, version, run_id)
     if _is_dry(session, run_id):
         # a dry run writes nothing to the store; the result is kept and reused by the real run
-        version.state, image.status = VersionState.DRAFT.value, ImageStatus.NEW.value
+        if version.state in (VersionState.DRAFT.value, VersionState.REVIEW.value):
+            set_state(version, VersionState.DRAFT)
+        set_state(image, ImageStatus.NEW, "status")
         image.failure_code = image.failure_reason = None
         return ProcessResult(image.status, version.id)
+    if version.state == VersionState.PUBLISHED.value:
+        set_state(image, ImageStatus.PUBLISHED, "status")
+        return ProcessResult(image.status, version.id, reason="already published")
     passed = version.verdict in ("pass", "skip")  # skip with an image: a clean input, only re-framed
     auto = store.mode == StoreMode.AUTO.value and passed
-    version.state = VersionState.APPROVED.value if auto else VersionState.REVIEW.value
-    image.status = ImageStatus.APPROVED.value if auto else ImageStatus.REVIEW.value
+    set_state(version, VersionState.APPROVED if auto else VersionState.REVIEW)
+    if auto:
+        version.decided_at = utcnow()
+    set_state(image, ImageStatus.APPROVED if auto else ImageStatus.REVIEW, "status")
     image.failure_code = image.failure_reason = None
     return ProcessResult(image.status, version.id, publish=auto)
 
@@ -198,12 +219,13 @@ def process_image(
     """Fetch, back up, process and judge one image; say whether to publish the result.
 
     A transient error puts the image back in the queue state (the job retries); any other
-    error fails the image with its reason, so nothing is left "processing".
+    error fails the image with its reason, so nothing is left "processing" (errors that are not
+    the connector's own are recorded on the image by the job wrapper).
     """
     try:
         return _process(services, image_id, run_id, force)
     except TransientError:
-        _set_status(services, image_id, ImageStatus.QUEUED.value)
+        _set_status(services, image_id, ImageStatus.QUEUED)
         raise
     except ConnectorError as exc:
         with services.session() as s:
@@ -213,11 +235,22 @@ def process_image(
         raise
 
 
-def _set_status(services: Services, image_id: int, status: str) -> None:
+def _set_status(services: Services, image_id: int, status: ImageStatus) -> None:
     with services.session() as s:
         image = s.get(Image, image_id)
         if image is not None:
-            image.status = status
+            set_state(image, status, "status")
+
+
+class _FaultPointCutter:
+    """A cutter that passes the ``cut`` fault point first (tests inject failures there)."""
+
+    def __init__(self, cutter: Cutter, config: Settings) -> None:
+        self.cutter, self.config = cutter, config
+
+    def mask(self, photo: Photo) -> Photo:
+        fail_point(self.config, "cut")
+        return self.cutter.mask(photo)
 
 
 def _process(services: Services, image_id: int, run_id: int | None, force: bool) -> ProcessResult:
@@ -227,20 +260,26 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             return ProcessResult(ImageStatus.GONE.value, reason="image no longer on the store")
         store = get_store(s, image.store_id)
         if not store.active or store.mode == StoreMode.PAUSED.value:
+            if image.status == ImageStatus.QUEUED.value:  # it waits, still new, for a resync
+                set_state(image, ImageStatus.NEW, "status")
             return ProcessResult(image.status, reason="store paused or uninstalled")
         if image.origin == "connector" and not force:
+            if image.status == ImageStatus.QUEUED.value:
+                set_state(image, ImageStatus.SKIPPED, "status")
             return ProcessResult(image.status, reason="connector's own media")
         src, settings = image.src, store_pipeline_settings(services, store)
-        image.status = ImageStatus.PROCESSING.value
+        set_state(image, ImageStatus.PROCESSING, "status")
     client = open_client(services, store.id)
     data = client.fetch_bytes(src)
+    fail_point(services.settings, "load")
     digest = services.blobs.put(data)  # verified backup before anything else
     with services.session() as s:
         image = s.get(Image, image_id)
         assert image is not None
         store = get_store(s, image.store_id)
         if digest in connector_result_hashes(s, store.id):
-            image.origin, image.status = "connector", ImageStatus.SKIPPED.value
+            image.origin = "connector"
+            set_state(image, ImageStatus.SKIPPED, "status")
             return ProcessResult(image.status, reason="bytes are a result the connector made (loop guard)")
         record_original(s, image, digest, len(data), run_id, sniff_mime(data))
         existing = s.scalar(
@@ -262,7 +301,7 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
             threads=services.settings.onnx_threads,
             memory_arena=services.settings.onnx_memory_arena,
         )
-        outcome = run_workflow(data, settings, cutter)
+        outcome = run_workflow(data, settings, _FaultPointCutter(cutter, services.settings))
         metrics.image_processed(outcome.seconds, outcome.verdict, outcome.scores)
     except BadImageError as exc:
         with services.session() as s:
@@ -273,8 +312,52 @@ def _process(services: Services, image_id: int, run_id: int | None, force: bool)
         image = s.get(Image, image_id)
         assert image is not None
         store = get_store(s, image.store_id)
+        fail_point(services.settings, "qa")
         if outcome.data is None:
             return _no_result(image, outcome)
         services.blobs.put(outcome.data)
-        version = _record_result(s, image, outcome, digest, settings, run_id)
+        version = _record_result(s, image, outcome, digest, settings, run_id, services.settings)
         return _decide(s, store, image, version, run_id)
+
+
+def _limit_products(services: Services, run_id: int | None, image_ids: list[int]) -> list[int]:
+    """Canary runs: only images of the first N products of the run."""
+    with services.session() as s:
+        run = s.get(Run, run_id) if run_id else None
+        if run is None or not run.limit:
+            return image_ids
+        allowed: list[int] = []
+        products: set[int] = set()
+        for image_id in image_ids:
+            image = s.get(Image, image_id)
+            if image is None:
+                continue
+            if image.product_id not in products and len(products) >= run.limit:
+                continue
+            products.add(image.product_id)
+            allowed.append(image_id)
+        return allowed
+
+
+def queue_processing(
+    services: Services, image_ids: list[int], run_id: int | None, force: bool = False
+) -> int:
+    """Queue process jobs for images (one live job per image, whichever run queued it); how many."""
+    queued = 0
+    allowed = _limit_products(services, run_id, image_ids)
+    with services.session() as s:
+        for image in s.scalars(select(Image).where(Image.id.in_(allowed))):
+            set_state(image, ImageStatus.QUEUED, "status")
+    for image_id in allowed:
+        queued += enqueue(
+            services,
+            "process_image_job",
+            image_id,
+            run_id,
+            force,
+            job_id=f"process-{image_id}",
+            kind="process",
+            run_id=run_id,
+            image_id=image_id,
+        )
+    return queued

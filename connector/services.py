@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy.orm import Session
 
 from connector.blobs import BlobStore, open_blob_store
-from connector.db import migrate, session_scope
+from connector.db import migrate, require_schema, session_scope
 from connector.errors import ConfigurationError
 from connector.platforms import build_platforms
 from connector.port import PlatformApp
@@ -62,8 +62,12 @@ class Services:
             ) from None
 
     def migrate(self) -> None:
-        """Bring the database schema up to date."""
+        """Bring the database schema up to date (one process at a time, under a database lock)."""
         migrate(self.settings.database_url)
+
+    def require_schema(self) -> None:
+        """ConfigurationError saying to run `connector migrate` unless the schema is current."""
+        require_schema(self.settings.database_url)
 
 
 _current: Services | None = None

@@ -27,6 +27,24 @@ PUBLISH_KINDS = frozenset({"publish", "rollback", "resume"})
 DEFAULT_PLATFORMS = "shopify=adapters.shopify:build_app,woocommerce=adapters.woocommerce:build_app"
 
 
+#: a paged sync of a big shop takes far longer than one image; a publish waits for media processing
+DEFAULT_JOB_TIMEOUTS = "sync=7200,sync_product=600,process=600,publish=900,rollback=900,resume=900,erase=1800"
+
+
+def _kind_seconds(value: str) -> tuple[tuple[str, int], ...]:
+    """``kind=seconds,...`` as pairs, with a clear error for a malformed entry."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        kind, _, seconds = item.partition("=")
+        if not seconds.strip().isdigit():
+            raise ConfigurationError(
+                f"JOB_TIMEOUTS entry {item!r} is not kind=seconds",
+                hint="e.g. JOB_TIMEOUTS=sync=7200,process=600",
+            )
+        pairs.append((kind.strip(), int(seconds)))
+    return tuple(pairs)
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -67,6 +85,10 @@ class Settings:
     log_level: str
     dashboard_password: str
     kill_at: str  # fault injection for tests: SIGKILL the worker at "<step>:<before|after|call>"
+    fail_at: str = ""  # fault injection for tests: raise an unexpected error at a named stage
+    job_timeouts: tuple[tuple[str, int], ...] = ()  # per job kind, overriding job_timeout
+    schema_wait: int = 60  # seconds web and workers wait for `connector migrate`
+    reconcile_interval: int = 300  # seconds between a worker's reconciliations
     environment: str = "development"  # production | development (see connector/safety.py)
     outbound_allow_hosts: str = ""  # host or host:port reachable over http and on private addresses
     dashboard_local_only: bool = False  # explicit: no DASHBOARD_PASSWORD, loopback clients only
@@ -132,6 +154,10 @@ class Settings:
             log_level=e.get("LOG_LEVEL", "INFO"),
             dashboard_password=e.get("DASHBOARD_PASSWORD", ""),
             kill_at=e.get("CONNECTOR_KILL_AT", ""),
+            fail_at=e.get("CONNECTOR_FAIL_AT", ""),
+            job_timeouts=_kind_seconds(e.get("JOB_TIMEOUTS", DEFAULT_JOB_TIMEOUTS)),
+            schema_wait=int(e.get("SCHEMA_WAIT", "60")),
+            reconcile_interval=int(e.get("RECONCILE_INTERVAL", "300")),
             environment=_environment(e),
             outbound_allow_hosts=e.get("OUTBOUND_ALLOW_HOSTS", ""),
             dashboard_local_only=_bool(e.get("DASHBOARD_LOCAL_ONLY", "")),
@@ -140,6 +166,10 @@ class Settings:
             **_monitoring_settings(e, var_dir),
             env=dict(e),
         )
+
+    def timeout_for(self, kind: str) -> int:
+        """Seconds a job of this kind may run (``JOB_TIMEOUTS``, else ``JOB_TIMEOUT``)."""
+        return dict(self.job_timeouts).get(kind, self.job_timeout)
 
     @property
     def production(self) -> bool:

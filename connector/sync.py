@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from connector.faults import fail_point
 from connector.models import (
     Image,
     ImageStatus,
@@ -378,6 +379,7 @@ def sync_store(
     with services.session() as s:
         media = KnownMedia(s, store_id)
     for batch in _batches(remotes, SYNC_BATCH):
+        fail_point(services.settings, "sync")
         seen_ids.update(remote.product_id for remote in batch)
         with services.session() as s:
             store = get_store(s, store_id)

@@ -1,26 +1,33 @@
-"""Handle a webhook delivery: verify, de-duplicate, and queue work — fast (well under 5 s).
+"""Handle a webhook delivery: verify, record, act, then mark it done — fast (well under 5 s).
 
-A delivery that fails verification changes nothing.  A delivery seen before (same platform,
-shop and event id) is answered 200 and ignored.  Product changes queue a sync of that one
-product; the sync's loop guard ignores media the connector created itself.
+A delivery that fails verification changes nothing.  A verified one is recorded first (unique by
+platform, shop and event id), acted on (idempotently: work is queued under job ids), and marked
+done only after acting.  A delivery already done is answered 200 and ignored; one whose acting
+failed (Redis down, a crash) stays retryable: the platform's retry or the reconciler acts again.
+Product changes queue a sync of that one product; the sync's loop guard ignores media the
+connector created itself.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from connector.confirmations import Unconfirmed, confirm_uninstall, redact_when_due
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import WebhookEventRecord
+from connector.models import WebhookEventRecord, utcnow
 from connector.port import WebhookEvent, WebhookTopic
 from connector.services import Services
+from connector.states import WebhookState, set_state
 from connector.stores import credentials_of, find_store
 from connector.sync import mark_product_deleted, store_accepts_work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,47 +48,79 @@ def _secret_for(services: Services, platform: str, shop: str | None) -> str | No
         return credentials_of(services, store).get("webhook_secret")
 
 
-def _dedupe(services: Services, event: WebhookEvent) -> bool:
-    """Record the event; False when it was seen before."""
+def _record_event(services: Services, event: WebhookEvent) -> int | None:
+    """Record the delivery first; its row id, or None when it was seen and acted on already."""
     try:
         with services.session() as s:
-            s.add(
-                WebhookEventRecord(
-                    platform=event.platform,
-                    shop=event.shop,
-                    event_id=event.event_id,
-                    topic=event.topic.value,
-                    product_id=event.product_id,
-                )
+            row = WebhookEventRecord(
+                platform=event.platform,
+                shop=event.shop,
+                event_id=event.event_id,
+                topic=event.topic.value,
+                product_id=event.product_id,
+                state=WebhookState.RECEIVED.value,
             )
+            s.add(row)
+            s.flush()
+            return row.id
     except IntegrityError:
-        return False
-    return True
-
-
-def _set_outcome(services: Services, event: WebhookEvent, outcome: str) -> None:
+        pass
     with services.session() as s:
-        row = s.scalar(
+        found = s.scalar(
             select(WebhookEventRecord).where(
                 WebhookEventRecord.platform == event.platform,
                 WebhookEventRecord.shop == event.shop,
                 WebhookEventRecord.event_id == event.event_id,
             )
         )
-        if row is not None:
-            row.outcome = outcome
+        if found is None or found.state == WebhookState.DONE.value:
+            return None
+        return found.id  # recorded, never acted on to the end: act now (idempotent)
 
 
-def _forget(services: Services, event: WebhookEvent) -> None:
-    """Drop an event's record, so the platform's retry of it is acted on."""
+def _set_outcome(services: Services, row_id: int, state: WebhookState, outcome: str) -> None:
     with services.session() as s:
-        s.execute(
-            delete(WebhookEventRecord).where(
-                WebhookEventRecord.platform == event.platform,
-                WebhookEventRecord.shop == event.shop,
-                WebhookEventRecord.event_id == event.event_id,
-            )
+        row = s.get(WebhookEventRecord, row_id)
+        if row is None:  # erased meanwhile (shop/redact)
+            return
+        if row.state != WebhookState.DONE.value:
+            set_state(row, state)
+        row.outcome, row.attempts = outcome[:64], row.attempts + 1
+        row.handled_at = utcnow() if state == WebhookState.DONE else row.handled_at
+
+
+def act_on_record(services: Services, row_id: int) -> str:
+    """Act (again) on a recorded delivery and mark it done; the reconciler's way to finish one."""
+    with services.session() as s:
+        row = s.get(WebhookEventRecord, row_id)
+        if row is None or row.state == WebhookState.DONE.value:
+            return "done already"
+        event = WebhookEvent(
+            platform=row.platform,
+            shop=row.shop,
+            topic=WebhookTopic(row.topic),
+            event_id=row.event_id,
+            product_id=row.product_id,
         )
+    return _act_and_mark(services, event, row_id).outcome
+
+
+def _act_and_mark(services: Services, event: WebhookEvent, row_id: int) -> WebhookAnswer:
+    target = _target(services, event)
+    if target is None:
+        _set_outcome(services, row_id, WebhookState.DONE, "unknown shop: nothing held")
+        return WebhookAnswer(200, "unknown shop: nothing held")
+    try:
+        outcome = _act(services, event, target)
+    except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
+        _set_outcome(services, row_id, WebhookState.FAILED, "not confirmed yet")
+        return WebhookAnswer(503, f"not confirmed yet: {exc}")
+    except Exception as exc:  # Redis down, a database error: the platform retries, so does the reconciler
+        log.exception("acting on webhook %s failed", event.event_id)
+        _set_outcome(services, row_id, WebhookState.FAILED, f"failed: {type(exc).__name__}")
+        return WebhookAnswer(503, f"not handled yet ({type(exc).__name__}); retry later")
+    _set_outcome(services, row_id, WebhookState.DONE, outcome)
+    return WebhookAnswer(200, outcome)
 
 
 @dataclass(frozen=True)
@@ -106,11 +145,9 @@ def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
     if topic in (WebhookTopic.PRODUCT_CREATED, WebhookTopic.PRODUCT_UPDATED) and event.product_id:
         if not target.accepting:
             return "store paused" if target.active else "store uninstalled"
-        from jobs.tasks import sync_product_job
-
         queued = enqueue(
             services,
-            sync_product_job,
+            "sync_product_job",
             store_id,
             event.product_id,
             job_id=job_key("sync-product", store_id, event.product_id),
@@ -146,15 +183,9 @@ def handle_webhook(
         return WebhookAnswer(401, f"rejected: {exc}")
     if event.topic == WebhookTopic.PING:
         return WebhookAnswer(200, "ping")
-    target = _target(services, event)
-    if target is None:
+    if _target(services, event) is None:
         return WebhookAnswer(200, "unknown shop: nothing held")
-    if not _dedupe(services, event):
+    row_id = _record_event(services, event)
+    if row_id is None:
         return WebhookAnswer(200, "duplicate ignored")
-    try:
-        outcome = _act(services, event, target)
-    except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
-        _forget(services, event)
-        return WebhookAnswer(503, f"not confirmed yet: {exc}")
-    _set_outcome(services, event, outcome)
-    return WebhookAnswer(200, outcome)
+    return _act_and_mark(services, event, row_id)

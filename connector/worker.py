@@ -49,7 +49,7 @@ def job_outcome(job_id: str, succeeded: bool) -> str:
     with get_services().session() as s:
         row = s.get(Job, job_id)
         status = row.status if row is not None else None
-    if status in ("done", "failed", "retrying"):
+    if status in ("done", "failed", "retrying", "superseded", "cancelled"):
         return status
     return "done" if succeeded else "crashed"
 

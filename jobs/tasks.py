@@ -1,84 +1,100 @@
-"""rq entry points.  Small functions that take ids, never objects.
+"""rq entry points — every job function of the service.  Small functions that take ids, never objects.
 
-Transient errors are re-raised so rq retries them with backoff; permanent errors are
-recorded on the image/job with their reason and end the job cleanly, so the worker lives on
-and a retry does not hammer a store with a request that cannot succeed.
+Every job ends in a recorded terminal state, whatever was raised (:func:`_guard`):
+
+- a transient error with retries left is recorded "retrying" (with when) and re-raised, so rq
+  retries it with backoff; on its last try it is recorded "failed";
+- any other error — the connector's own permanent ones and unexpected ones alike (a PIL or
+  onnxruntime error, rq's job timeout, an IntegrityError) — is recorded "failed" with its class
+  and message on the job and on the image, and not retried: it cannot succeed by itself;
+- a job whose decision was overtaken (a newer approval, a later rollback) ends "superseded".
+
+Then the job's run ends if none of its jobs is live any more.  The core queues these functions
+by name through :mod:`connector.enqueue`; this module imports the core, never the reverse.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
 from sqlalchemy import select
 
-from connector.enqueue import enqueue, job_key, mark_job
+from connector.enqueue import enqueue, job_ended, job_key, job_started, retry_delay
 from connector.errors import ConnectorError, TransientError
-from connector.models import Image, ImageStatus, Product, Run
-from connector.processing import process_image
-from connector.publish import publish_version, resume_operation, rollback_image
+from connector.models import Image, ImageVersion, Job, Product
+from connector.processing import process_image, queue_processing
+from connector.publish import publish_version
+from connector.rollback import resume_operation, rollback_image, unfinished_operations
+from connector.runs import finish_if_idle
 from connector.services import Services, get_services
+from connector.states import ImageStatus, JobStatus, set_state
 from connector.sync import sync_store
 
+log = logging.getLogger(__name__)
 
-def _guard(work: Callable[[Services], Any]) -> Any:
+#: ends of a store change that mean the job failed (the reason is on the operation and the image)
+_CHANGE_FAILED = {"failed", "undone"}
+#: image states that mean "work in progress": a failed job leaves them failed, not stuck
+_IN_FLIGHT = {ImageStatus.QUEUED.value, ImageStatus.PROCESSING.value, ImageStatus.APPROVED.value}
+
+
+def _record_on_image(services: Services, job_id: str, code: str, reason: str) -> None:
+    """The job's image (if any) carries the failure's reason; work in progress ends failed."""
+    with services.session() as s:
+        job = s.get(Job, job_id)
+        image = s.get(Image, job.image_id) if job is not None and job.image_id else None
+        if image is None:
+            return
+        if image.status in _IN_FLIGHT:
+            set_state(image, ImageStatus.FAILED, "status")
+        image.failure_code, image.failure_reason = code, reason
+
+
+def _guard(work: Callable[[Services], dict[str, Any]]) -> dict[str, Any]:
     services = get_services()
     job = get_current_job()
     job_id = job.id if job else None
+    if not job_started(services, job_id):
+        return {"state": JobStatus.CANCELLED.value}
+    status, error, error_class = JobStatus.DONE, None, None
     try:
         result = work(services)
+        if result.get("state") == JobStatus.SUPERSEDED.value:
+            status = JobStatus.SUPERSEDED
+        elif result.get("state") in _CHANGE_FAILED:  # the store change failed (and was undone)
+            status, error = JobStatus.FAILED, str(result.get("reason") or result["state"])
+            error_class = "OperationFailed"
     except TransientError as exc:
-        mark_job(services, job_id, "retrying", str(exc))
-        raise
-    except ConnectorError as exc:
-        mark_job(services, job_id, "failed", str(exc))
-        return {"error": str(exc), "code": exc.code}
-    mark_job(services, job_id, "done")
-    return result
-
-
-def _limit_products(services: Services, run_id: int | None, image_ids: list[int]) -> list[int]:
-    """Canary runs: only images of the first N products of the run."""
-    with services.session() as s:
-        run = s.get(Run, run_id) if run_id else None
-        if run is None or not run.limit:
-            return image_ids
-        allowed: list[int] = []
-        products: set[int] = set()
-        for image_id in image_ids:
-            image = s.get(Image, image_id)
-            if image is None:
-                continue
-            if image.product_id not in products and len(products) >= run.limit:
-                continue
-            products.add(image.product_id)
-            allowed.append(image_id)
-        return allowed
-
-
-def queue_processing(
-    services: Services, image_ids: list[int], run_id: int | None, force: bool = False
-) -> int:
-    """Queue process jobs for images (idempotent per image and run); how many were queued."""
-    queued = 0
-    allowed = _limit_products(services, run_id, image_ids)
-    with services.session() as s:
-        for image in s.scalars(select(Image).where(Image.id.in_(allowed))):
-            image.status = ImageStatus.QUEUED.value
-    for image_id in allowed:
-        queued += enqueue(
-            services,
-            process_image_job,
-            image_id,
-            run_id,
-            force,
-            job_id=f"process-{image_id}",  # one live job per image, whichever sync or run queued it
-            kind="process",
-            run_id=run_id,
-            image_id=image_id,
+        if job is None:
+            raise  # called outside rq: the caller decides about retrying
+        left = job.retries_left or 0
+        if left > 0:
+            attempt = services.settings.job_retries - left + 1
+            job_ended(
+                services, job_id, JobStatus.RETRYING, str(exc), type(exc).__name__, retry_delay(attempt)
+            )
+            raise
+        status, error, error_class = (
+            JobStatus.FAILED,
+            f"{exc} (gave up after its retries)",
+            type(exc).__name__,
         )
-    return queued
+        result = {"error": error, "code": exc.code}
+    except ConnectorError as exc:
+        status, error, error_class = JobStatus.FAILED, str(exc), type(exc).__name__
+        result = {"error": error, "code": exc.code}
+    except Exception as exc:  # unexpected: recorded with its class, not retried (it cannot succeed by itself)
+        log.exception("job %s failed unexpectedly", job_id)
+        status, error, error_class = JobStatus.FAILED, f"{type(exc).__name__}: {exc}", type(exc).__name__
+        result = {"error": error, "code": "unexpected"}
+    if status == JobStatus.FAILED and job_id and "code" in result:
+        _record_on_image(services, job_id, str(result["code"]), str(error))
+    run_id = job_ended(services, job_id, status, error, error_class)
+    finish_if_idle(services, run_id)
+    return result
 
 
 def sync_store_job(store_id: int, run_id: int | None = None, full: bool = True) -> dict[str, Any]:
@@ -111,7 +127,7 @@ def process_image_job(image_id: int, run_id: int | None = None, force: bool = Fa
         if result.publish and result.version_id:
             enqueue(
                 services,
-                publish_version_job,
+                "publish_version_job",
                 result.version_id,
                 run_id,
                 job_id=f"publish-v{result.version_id}",
@@ -125,7 +141,7 @@ def process_image_job(image_id: int, run_id: int | None = None, force: bool = Fa
 
 
 def publish_version_job(version_id: int, run_id: int | None = None, actor: str = "system") -> dict[str, Any]:
-    """Replace the store image with a result version."""
+    """Replace the store image with a result version (superseded when a newer decision exists)."""
 
     def work(services: Services) -> dict[str, Any]:
         from connector import billing
@@ -145,8 +161,6 @@ def publish_version_job(version_id: int, run_id: int | None = None, actor: str =
 
 
 def _resync_image_product(services: Services, version_id: int) -> None:
-    from connector.models import ImageVersion
-
     with services.session() as s:
         version = s.get(ImageVersion, version_id)
         image = s.get(Image, version.image_id) if version else None
@@ -156,7 +170,7 @@ def _resync_image_product(services: Services, version_id: int) -> None:
         store_id, platform_id = image.store_id, product.platform_id
     enqueue(
         services,
-        sync_product_job,
+        "sync_product_job",
         store_id,
         platform_id,
         job_id=job_key("sync-product", store_id, platform_id),
@@ -166,8 +180,8 @@ def _resync_image_product(services: Services, version_id: int) -> None:
 
 def rollback_image_job(
     image_id: int, run_id: int | None = None, actor: str = "operator", why: str = "rollback"
-) -> Any:
-    """Roll one image back to its original."""
+) -> dict[str, Any]:
+    """Roll one image back to its original (superseded when a later decision overtook it)."""
 
     def work(services: Services) -> dict[str, Any]:
         result = rollback_image(services, image_id, actor=actor, why=why, run_id=run_id)
@@ -176,7 +190,7 @@ def rollback_image_job(
     return _guard(work)
 
 
-def resume_operation_job(op_id: int) -> Any:
+def resume_operation_job(op_id: int) -> dict[str, Any]:
     """Finish an operation a killed worker left behind."""
 
     def work(services: Services) -> dict[str, Any]:
@@ -190,11 +204,23 @@ def resume_operation_job(op_id: int) -> Any:
     return _guard(work)
 
 
+def erase_blobs_job(digests: list[str]) -> dict[str, Any]:
+    """Delete those blobs no image version refers to any more (shared bytes stay); how many."""
+
+    def work(services: Services) -> dict[str, Any]:
+        with services.session() as s:
+            kept = set(s.scalars(select(ImageVersion.blob_hash).where(ImageVersion.blob_hash.in_(digests))))
+        erased = [d for d in digests if d not in kept]
+        for digest in erased:
+            services.blobs.delete(digest)
+        return {"erased": len(erased)}
+
+    return _guard(work)
+
+
 def queue_resumptions(services: Services) -> int:
     """Queue a resume job for every unfinished operation (idempotent: one live job each)."""
-    from connector.publish import unfinished_operations
-
     return sum(
-        enqueue(services, resume_operation_job, op_id, job_id=f"resume-op-{op_id}", kind="resume")
+        enqueue(services, "resume_operation_job", op_id, job_id=f"resume-op-{op_id}", kind="resume")
         for op_id in unfinished_operations(services)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from PIL import Image as PILImage
 from sqlalchemy.orm import Session
@@ -46,6 +47,18 @@ def add_result(
     return version.id
 
 
+def another_result(services: Services, image_id: int, data: bytes) -> int:
+    """An approved result made from the image's backed-up original (e.g. with other settings),
+    for an image that may already show a result of ours; its version id."""
+    services.blobs.put(data)
+    with services.session() as s:
+        image = s.get(Image, image_id)
+        assert image is not None and image.original_version_id is not None
+        original = s.get(ImageVersion, image.original_version_id)
+        assert original is not None
+        return add_result(s, image_id, data, original.blob_hash, why="e2e: another result")
+
+
 def approved_result(services: Services, image_id: int, data: bytes, run_id: int | None = None) -> int:
     """Back up an image's original and record an approved result with these bytes (no pipeline)."""
     with services.session() as s:
@@ -61,6 +74,43 @@ def approved_result(services: Services, image_id: int, data: bytes, run_id: int 
         record_original(s, image, sha256(original), len(original), run_id)
         image.status = ImageStatus.APPROVED.value
         return add_result(s, image_id, data, sha256(original), run_id)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eventually(check: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """Whether ``check()`` becomes true within ``timeout`` seconds (polled; no timing is asserted)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def queue_publish(services: Services, version_id: int, image_id: int, run_id: int | None = None) -> None:
+    """Queue the publication of a version as processing does (job id ``publish-v<id>``)."""
+    from connector.enqueue import enqueue
+
+    enqueue(
+        services,
+        "publish_version_job",
+        version_id,
+        run_id,
+        job_id=f"publish-v{version_id}",
+        kind="publish",
+        run_id=run_id,
+        image_id=image_id,
+    )
 
 
 def drain(services: Services) -> None:

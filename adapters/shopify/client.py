@@ -32,7 +32,7 @@ from adapters.shopify.paging import PagePlan, PageSizer
 from adapters.shopify.throttle import BucketFactory
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from adapters.shopify.webhooks import SUBSCRIBED_TOPICS
-from connector.errors import AuthError, NotFound, PlatformError, TransientError
+from connector.errors import AuthError, MediaFailed, NotFound, PlatformError, TransientError
 from connector.port import CredentialsSaver, MediaState, MediaStatus, RemoteProduct
 
 #: Shopify accepts at most this many items in one input list.
@@ -326,7 +326,7 @@ class ShopifyClient:
         """
         data = self.graphql.execute(docs.FILES_BY_NAME, {"query": f"filename:{_search_phrase(filename)}"})
         nodes = [n for n in (data.get("files") or {}).get("nodes") or [] if n]
-        unnamed = False
+        unnamed, failed = False, None  # a failed file has no URL to tell its name by
         for node in nodes:
             urls = [
                 u
@@ -335,7 +335,19 @@ class ShopifyClient:
             ]
             if filename in {filename_from_url(u) for u in urls}:
                 return str(node["id"])
+            if not urls and node.get("fileStatus") == "FAILED":
+                failed = node
+                continue
             unnamed = unnamed or not urls
+        if failed is not None and not unnamed:  # Shopify gave up on the file: a retry cannot help
+            reasons = "; ".join(
+                f"{e.get('code')}: {e.get('message') or e.get('details')}"
+                for e in failed.get("fileErrors") or []
+            )
+            raise MediaFailed(
+                f"Shopify could not process the upload {filename}: {reasons or 'no reason given'}",
+                hint="the original stays on the product; reprocess with another output format",
+            )
         if unnamed:
             raise TransientError(
                 f"a file matching {filename} is still being processed by Shopify",
@@ -529,14 +541,12 @@ class ShopifyClient:
             )["productVariantAppendMedia"]
             raise_for_user_errors(result.get("userErrors"), "linking variants to the media")
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        """Set the media's alt text (None clears it); no-op when it already has it."""
-        node = self._media_node(media_id)
-        if node is None:
-            raise NotFound(f"media {media_id} does not exist on {self.shop}", hint="re-sync the product")
-        if (node.get("alt") or "") == (alt or ""):
+    def delete_media(self, media_id: str) -> None:
+        """Delete a file of the connector's own from the Files library (gone already: nothing to do)."""
+        if self._media_node(media_id) is None:
             return
-        self._file_update({"id": media_id, "alt": alt or ""}, "setting the media's alt text")
+        result = self.graphql.execute(docs.FILE_DELETE, {"fileIds": [media_id]})["fileDelete"]
+        raise_for_user_errors(result.get("userErrors"), f"deleting the file {media_id}")
 
     # ------------------------------------------------------------------- webhooks
 

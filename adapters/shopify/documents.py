@@ -224,6 +224,18 @@ mutation StagedUploadsCreate($input: [StagedUploadInput!]!) {
 FILE_CREATE = _files_mutation("Create")
 FILE_UPDATE = _files_mutation("Update")
 
+FILE_DELETE = _doc(
+    "FileDelete",
+    """
+mutation FileDelete($fileIds: [ID!]!) {
+  fileDelete(fileIds: $fileIds) {
+    deletedFileIds
+    userErrors { field message code }
+  }
+}
+""",
+)
+
 MEDIA_NODES = _doc(
     "MediaNodes",
     """
@@ -250,7 +262,12 @@ query FilesByName($query: String!) {
   files(first: 20, query: $query) {
     nodes {
       id
-      ... on MediaImage { image { url } originalSource { url } }
+      ... on MediaImage {
+        image { url }
+        originalSource { url }
+        fileStatus
+        fileErrors { code message details }
+      }
     }
   }
 }

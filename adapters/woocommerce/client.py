@@ -287,6 +287,18 @@ class WooCommerceClient:
             return False
         return True
 
+    def delete_media(self, media_id: str) -> None:
+        """Delete an attachment for good (``force``: attachments cannot be trashed); gone already: done."""
+        what = f"deleting media {media_id}"
+        try:
+            self.retry.run(
+                lambda: self._wp(
+                    "DELETE", f"media/{int(media_id)}", what, auth_required=True, params={"force": "true"}
+                )
+            )
+        except NotFound:
+            return
+
     # ------------------------------------------------------------------------------ product images
 
     def _put_images(self, product_id: str, ids: list[int], what: str) -> None:
@@ -344,26 +356,6 @@ class WooCommerceClient:
                     f"{what}: {errors[0].get('code')}: {errors[0].get('message')}",
                     hint="check the variations on the store",
                 )
-
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
-        """Set the attachment's alt text (``wp/v2/media``, or through the product without an app password)."""
-        what = f"setting alt text of media {media_id}"
-        if self._app_auth(required=False) is not None:
-            self.retry.run(
-                lambda: self._wp(
-                    "POST", f"media/{int(media_id)}", what, auth_required=True, json={"alt_text": alt or ""}
-                )
-            )
-            return
-        if not alt:
-            raise PlatformError(
-                f"{what}: WooCommerce cannot clear alt text through a product",
-                hint="add an Application Password",
-            )
-        images = [{"id": i, **({"alt": alt} if i == int(media_id) else {})} for i in self._shown(product_id)]
-        self._wc("PUT", f"products/{int(product_id)}", what, {"images": images})
-
-    # ------------------------------------------------------------------------------ webhooks
 
     def webhook_secret(self) -> str:
         """The secret webhooks are signed with; created and saved on first use."""

@@ -17,6 +17,7 @@ from connector.models import Image, ImageVersion, Product, Store
 from connector.product_refs import resolve_product
 from connector.runs import run_summary
 from connector.services import Services, get_services
+from connector.states import RunStatus
 
 #: Commands that live in their own modules, imported only when used (a worker never loads the sandboxes).
 LAZY_COMMANDS = {
@@ -55,9 +56,9 @@ def main() -> None:
 
 
 def svc() -> Services:
-    """The services, with the database schema brought up to date."""
+    """The services, after checking the database schema is the one this code needs."""
     services = get_services()
-    services.migrate()
+    services.require_schema()  # ConfigurationError: says to run `connector migrate`
     return services
 
 
@@ -76,24 +77,37 @@ def resolve_store(services: Services, ref: str) -> int:
     return store_id
 
 
+#: ``--wait`` exit codes: the run ended with failures or was cancelled; it did not end in time
+EXIT_FAILURES, EXIT_TIMEOUT = 1, 3
+
+
 def wait_for_run(services: Services, run_id: int, timeout: float = 3600) -> dict[str, Any]:
-    """Poll a run until none of its jobs is queued or retrying."""
+    """Poll a run until it has ended (none of its jobs is live any more) or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     summary = run_summary(services, run_id)
-    while time.monotonic() < deadline:
-        summary = run_summary(services, run_id)
-        jobs = summary.get("jobs", {})
-        if jobs and not jobs.get("queued") and not jobs.get("retrying"):
-            break
+    while not summary.get("finished") and time.monotonic() < deadline:
         time.sleep(0.5)
+        summary = run_summary(services, run_id)
     return summary
 
 
-def _announce(services: Services, run_id: int, wait: bool) -> None:
-    """Say a run was queued; with --wait, wait for it and print its summary."""
+def _wait_and_exit(services: Services, run_id: int, timeout: float) -> None:
+    """Wait for a run, print its summary, and exit non-zero unless it ended "done"."""
+    summary = wait_for_run(services, run_id, timeout)
+    _print(summary)
+    if not summary.get("finished"):
+        click.echo(f"run {run_id} has not ended after {timeout:.0f} s; see `connector status`", err=True)
+        sys.exit(EXIT_TIMEOUT)
+    click.echo(f"run {run_id}: {summary['outcome']}", err=True)
+    if summary["status"] != RunStatus.DONE.value:
+        sys.exit(EXIT_FAILURES)
+
+
+def _announce(services: Services, run_id: int, wait: bool, timeout: float = 3600) -> None:
+    """Say a run was queued; with --wait, wait for it, print its summary and exit with its outcome."""
     click.echo(f"run {run_id} queued")
     if wait:
-        _print(wait_for_run(services, run_id))
+        _wait_and_exit(services, run_id, timeout)
 
 
 def _print(obj: Any) -> None:
@@ -101,10 +115,14 @@ def _print(obj: Any) -> None:
 
 
 @main.command()
-def init() -> None:
-    """Create or upgrade the database schema."""
-    services = svc()
+def migrate() -> None:
+    """Create or upgrade the database schema (one process at a time; the Procfile's release step)."""
+    services = get_services()
+    services.migrate()
     click.echo(f"database ready: {services.settings.database_url}")
+
+
+main.add_command(migrate, "init")  # the older name of the same step
 
 
 @main.command()
@@ -129,8 +147,11 @@ def model() -> None:
 def web(host: str, port: int) -> None:
     """Run the web app (development server; production uses gunicorn, see Procfile)."""
     from connector.web import create_app
+    from connector.worker_loop import wait_for_schema
 
-    create_app(svc()).run(host=host, port=port)
+    services = get_services()
+    wait_for_schema(services, services.settings.schema_wait)
+    create_app(services).run(host=host, port=port)
 
 
 @main.command()
@@ -145,25 +166,20 @@ def worker(burst: bool, fork: bool, publisher: bool) -> None:
     """Run an rq worker on the image queue, then the publish queue (production: many of these).
 
     By default jobs run in the worker process itself, so the model session is loaded once and
-    reused, and memory is given back after every job.  On start the worker queues the resumption
-    of operations a killed worker left behind.
+    reused, and memory is given back after every job.  It waits for `connector migrate`, reconciles
+    the queue with the database at start and periodically (resuming what a killed worker left
+    behind), and reconnects when Redis goes away.
     """
     from connector.logs import configure_logging
     from connector.safety import refuse_unsafe_start
-    from connector.worker import WatchedForkWorker
-    from connector.worker_memory import LeanWorker, worker_queue_names
-    from jobs.tasks import queue_resumptions
+    from connector.worker_loop import run_worker, wait_for_schema
+    from connector.worker_memory import worker_queue_names
 
-    services = svc()
+    services = get_services()
     refuse_unsafe_start(services.settings)
     configure_logging(services.settings)
-    resumed = queue_resumptions(services)
-    if resumed:
-        click.echo(f"queued resumption of {resumed} unfinished operation(s)", err=True)
-    worker_class = WatchedForkWorker if fork else LeanWorker
-    queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher)]
-    rq_worker = worker_class(queues, connection=services.redis)
-    rq_worker.work(burst=burst, with_scheduler=not burst, logging_level=services.settings.log_level)
+    wait_for_schema(services, services.settings.schema_wait)
+    run_worker(services, worker_queue_names(services.settings, publisher), burst=burst, fork=fork)
 
 
 @main.command("stores")
@@ -351,8 +367,8 @@ def rollback(
         why=why,
     )
     click.echo(f"rollback run {new_run}: {n} images queued")
-    if wait and n:
-        _print(wait_for_run(services, new_run))
+    if wait:
+        _wait_and_exit(services, new_run, 3600)
 
 
 @main.command()
@@ -383,7 +399,7 @@ def history(store: str, product: str) -> None:
 @main.command()
 def resume() -> None:
     """Finish (or undo) every operation a killed worker left unfinished."""
-    from connector.publish import resume_operation, unfinished_operations
+    from connector.rollback import resume_operation, unfinished_operations
 
     services = svc()
     ops = unfinished_operations(services)
@@ -396,6 +412,37 @@ def resume() -> None:
 
 @main.command("run")
 @click.argument("run_id", type=int)
-def show_run(run_id: int) -> None:
+@click.option("--wait", is_flag=True, help="Wait for the run to end; exit 1 when anything failed.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds --wait waits at most (exit 3).")
+def show_run(run_id: int, wait: bool, timeout: float) -> None:
     """Summary of a run."""
-    _print(run_summary(svc(), run_id))
+    if wait:
+        _wait_and_exit(svc(), run_id, timeout)
+    else:
+        _print(run_summary(svc(), run_id))
+
+
+@main.command("cancel")
+@click.argument("run_id", type=int)
+def cancel(run_id: int) -> None:
+    """Cancel a run: its queued jobs are taken off the queue, and it ends "cancelled"."""
+    from connector.runs import cancel_run
+
+    click.echo(f"run {run_id}: {cancel_run(svc(), run_id)} job(s) cancelled")
+
+
+@main.command()
+@click.option("--grace", default=60.0, show_default=True, help="Seconds work may look stuck first.")
+def reconcile(grace: float) -> None:
+    """Repair the queue from the database: re-queue lost work, fail what no worker holds, end runs."""
+    from connector.reconcile import reconcile as run_reconcile
+
+    _print(run_reconcile(svc(), actor="cli", grace=grace))
+
+
+@main.command()
+def status() -> None:
+    """Queue depth per queue, live workers, running/stuck/failed work by reason, last reconcile."""
+    from connector.status import service_status
+
+    _print(service_status(svc()))

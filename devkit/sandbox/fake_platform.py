@@ -194,9 +194,9 @@ class FakeClient:
                         product.variants[vid] = None
                 self.store.touch(product)
 
-    def set_alt(self, product_id: str, media_id: str, alt: str | None) -> None:
+    def delete_media(self, media_id: str) -> None:
         with self.store.lock:
-            self.store.library[media_id].alt = alt
+            self.store.library.pop(media_id, None)
 
     def register_webhooks(self, callback_url: str) -> None:
         self.store.calls.append(f"webhooks:{callback_url}")

@@ -19,13 +19,13 @@ from rq import Queue
 from sandbox.devstack import DevStack
 from sqlalchemy import select
 
-from connector.models import Image, ImageStatus, ImageVersion, Operation
+from connector.models import Image, ImageStatus, Operation
 from connector.services import Services
 from connector.sync import sync_store
 from tests.conftest import base_env
 from tests.e2e.sandbox_support import num as num
 from tests.e2e.sandbox_support import sandbox_admin as sandbox_admin
-from tests.helpers import add_result
+from tests.helpers import another_result as another_result
 
 
 @contextmanager
@@ -120,18 +120,6 @@ def images_of_store(services: Services, store_id: int) -> list[Image]:
         rows = list(s.scalars(select(Image).where(Image.store_id == store_id).order_by(Image.id)))
         s.expunge_all()
         return rows
-
-
-def another_result(services: Services, image_id: int, data: bytes) -> int:
-    """An approved result made from the image's backed-up original (e.g. with other settings),
-    for an image that may already show a result of ours; its version id."""
-    services.blobs.put(data)
-    with services.session() as s:
-        image = s.get(Image, image_id)
-        assert image is not None and image.original_version_id is not None
-        original = s.get(ImageVersion, image.original_version_id)
-        assert original is not None
-        return add_result(s, image_id, data, original.blob_hash, why="e2e: another result")
 
 
 def images_by_product(services: Services, store_id: int) -> list[list[Image]]:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from connector import actions
 from connector.blobs import sha256
 from connector.models import Image, ImageStatus, ImageVersion, VersionKind, VersionState
-from connector.publish import publish_version, rollback_image
-from connector.rollback import interleave_by_product, rollback_targets
+from connector.publish import publish_version
+from connector.rollback import interleave_by_product, rollback_image, rollback_targets
 from connector.runs import start_run
 from tests.e2e.safe_replacement_support import (
     another_result,

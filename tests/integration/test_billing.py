@@ -15,7 +15,7 @@ from connector.billing_models import BillingUsage
 from connector.errors import TransientError
 from connector.models import Image, ImageStatus
 from connector.port import BillingPlan, CredentialsSaver, Subscription
-from connector.publish import rollback_image
+from connector.rollback import rollback_image
 from connector.services import Services
 from connector.stores import save_install
 from connector.sync import sync_store

@@ -13,7 +13,8 @@ from connector.blobs import sha256
 from connector.errors import TransientError
 from connector.locks import product_lock
 from connector.models import Image, ImageStatus, ImageVersion, Operation, Product, WebhookEventRecord
-from connector.publish import publish_version, rollback_image
+from connector.publish import publish_version
+from connector.rollback import rollback_image
 from connector.services import Services
 from connector.stores import save_install
 from connector.sync import sync_store

@@ -13,7 +13,7 @@ import responses
 
 from adapters.shopify import ShopifyClient
 from adapters.shopify import documents as docs
-from connector.errors import ConnectorError, NotFound, PlatformError, TransientError
+from connector.errors import ConnectorError, MediaFailed, NotFound, PlatformError, TransientError
 from connector.port import MediaState
 from tests.unit.shopify_fakes import CONFIG, SHOP, FakeClock, ScriptedGraphQL, credentials
 
@@ -346,6 +346,21 @@ def test_an_earlier_upload_under_the_same_name_is_reused(
     assert script.names() == ["FilesByName"]
 
 
+def test_a_file_shopify_failed_is_a_permanent_error_with_its_reason(
+    script: ScriptedGraphQL, client: ShopifyClient
+) -> None:
+    failed = {
+        "id": "gid://shopify/MediaImage/7",
+        "image": None,
+        "originalSource": None,
+        "fileStatus": "FAILED",
+        "fileErrors": [{"code": "UNSUPPORTED_IMAGE_FILE_TYPE", "message": "bad file", "details": None}],
+    }
+    script.on("FilesByName", {"files": {"nodes": [failed]}})
+    with pytest.raises(MediaFailed, match="UNSUPPORTED_IMAGE_FILE_TYPE: bad file"):
+        client.find_media("op-43.png")  # not "still processing": a retry cannot help
+
+
 def test_a_duplicate_filename_at_create_finds_the_existing_file(
     script: ScriptedGraphQL, rsps: responses.RequestsMock, client: ShopifyClient
 ) -> None:
@@ -541,29 +556,6 @@ def test_link_variants_is_a_no_op_when_linked(script: ScriptedGraphQL, client: S
     script.on("Product", MiniProduct([image(2)], {13: [2]}).node)
     client.link_variants(P1, image(2)["id"], ("gid://shopify/ProductVariant/13",))
     assert script.names() == ["Product"]
-
-
-def test_set_alt_writes_only_a_change(script: ScriptedGraphQL, client: ShopifyClient) -> None:
-    script.on(
-        "MediaNodes",
-        {
-            "nodes": [
-                {
-                    "id": "m",
-                    "alt": "front",
-                    "status": "READY",
-                    "fileStatus": "READY",
-                    "image": None,
-                    "mediaErrors": [],
-                    "fileErrors": [],
-                }
-            ]
-        },
-    )
-    script.on("FileUpdate", {"fileUpdate": {"files": [], "userErrors": []}})
-    client.set_alt(P1, "m", "front")
-    client.set_alt(P1, "m", None)
-    assert [v["files"] for v in script.variables("FileUpdate")] == [[{"id": "m", "alt": ""}]]
 
 
 @pytest.mark.parametrize(
