@@ -60,3 +60,9 @@ def test_the_graph_sees_imports_inside_functions_and_leaves_type_only_ones_out(g
     assert "jobs.imaging" in graph.edges["connector.imaging"]
     # ... and processing names the library's types only for the type checker
     assert "jobs.imaging" not in graph.edges["connector.processing"]
+
+
+def test_rq_jobs_are_queued_by_name_never_imported_by_the_core(graph: ImportGraph) -> None:
+    """jobs.tasks imports the core; the core queues its functions by dotted name (connector.enqueue)."""
+    assert graph.importers_of("jobs.tasks") == {}
+    assert "connector" in {m.split(".")[0] for m in graph.edges["jobs.tasks"]}
