@@ -45,7 +45,7 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
 
 
 def test_two_workers_syncing_one_shop_are_not_throttled(stack: DevStack, tmp_path: Path) -> None:
-    store_id = stack.install_shopify(SHOP, seed=5, size=40, profile="clean", mode="paused")
+    store_id = stack.install_shopify(SHOP, seed=5, size=60, profile="clean", mode="paused")
     assert stack.run_burst() == 0  # the install's first sync, unthrottled
 
     workers = [stack.worker(log=tmp_path / f"worker-{n}.log") for n in range(2)]

@@ -336,7 +336,7 @@ def test_a_failed_upload_reports_failed_and_changes_nothing(sandbox: RunningSand
 def test_throttling_is_respected(sandbox: RunningSandbox) -> None:
     sb = sandbox.sandbox
     previous = sb.config.restore_rate
-    sb.update_settings(restore_rate=250.0)
+    sb.update_settings(restore_rate=30.0)  # a page asks for more than a second brings: the client waits
     try:
         _app, client = small_client(sandbox, page_size=3)
         start_log = len(admin(sandbox, "GET", f"/shops/{SMALL}/api-log"))
