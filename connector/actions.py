@@ -7,6 +7,7 @@ from sqlalchemy import select
 from connector.enqueue import enqueue
 from connector.errors import ConflictError, NotFound
 from connector.models import Image, ImageStatus, ImageVersion, Product, VersionKind, VersionState
+from connector.qa_learning import record_decision
 from connector.rollback import rollback_targets
 from connector.runs import finish_if_empty, start_run
 from connector.services import Services
@@ -74,6 +75,7 @@ def approve(services: Services, version_id: int, actor: str = "operator") -> Non
         assert image is not None
         image.status = ImageStatus.APPROVED.value
         image_id = image.id
+        record_decision(s, version, image, "approve", actor)
     enqueue(
         services,
         publish_version_job,
@@ -94,6 +96,8 @@ def reject(services: Services, version_id: int, actor: str = "operator") -> None
             raise NotFound(f"version {version_id} does not exist")
         version.state, version.actor = VersionState.REJECTED.value, actor
         image = s.get(Image, version.image_id)
+        if image is not None and version.kind == VersionKind.RESULT.value:
+            record_decision(s, version, image, "reject", actor)
         if image is not None and image.status in (ImageStatus.REVIEW.value, ImageStatus.APPROVED.value):
             image.status, image.failure_reason = ImageStatus.FAILED.value, f"rejected by {actor}"
 

@@ -315,3 +315,20 @@ class OperationStep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     operation: Mapped[Operation] = relationship(back_populates="steps")
+
+
+class QaDecision(Base):
+    """A person's approve or reject of a result, kept with the scores the gates saw (to learn from)."""
+
+    __tablename__ = "qa_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("image_versions.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))  # "approve" or "reject"
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the gates' verdict then
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model: Mapped[str] = mapped_column(String(64), default="")
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

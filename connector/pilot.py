@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 import platform
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
 from connector.errors import BadImageError, ConfigurationError, ConnectorError, NotFound
-from connector.imaging import cutter_for, decode, preset_settings, run_workflow
+from connector.imaging import decode, preset_settings, run_workflow
 
 if TYPE_CHECKING:  # the pipeline (rembg, onnxruntime) loads only when the command runs
     from jobs.imaging import Cutter, PipelineSettings
@@ -244,15 +241,10 @@ def _elapsed(wall: float, cpu: float) -> tuple[float, float]:
 
 
 def _gate_rows(settings: PipelineSettings, scores: dict[str, float]) -> list[dict[str, Any]]:
-    """One row per score, with the limits of the gates that read it."""
+    """One row per score, with the limits of the gates that read it (each in its own direction)."""
     gates: dict[str, list[str]] = {}
-    for gate, (pass_at, review_at) in settings.thresholds.gates().items():
-        if pass_at == review_at == 0:
-            continue
-        better = "≥" if pass_at >= review_at else "≤"
-        gates.setdefault(settings.thresholds.score_of(gate), []).append(
-            f"pass {better} {pass_at:g}, review {better} {review_at:g}"
-        )
+    for gate in settings.thresholds.typed():
+        gates.setdefault(gate.score, []).append(gate.describe())
     return [
         {"name": name, "value": value, "limits": "; ".join(gates.get(name, []))}
         for name, value in scores.items()
@@ -319,135 +311,3 @@ def pilot_settings(preset: str, model: str, thresholds_from_store: str | None) -
     if thresholds_from_store:
         overrides["thresholds"] = store_thresholds(thresholds_from_store)
     return preset_settings(preset, **overrides)
-
-
-# --------------------------------------------------------------------------------------------- command
-
-
-def _echo_json(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
-
-
-def _progress(files: Sequence[Path], quiet: bool) -> Any:
-    if quiet:
-        return _NoBar(files)
-    return click.progressbar(
-        files, label="Processing", file=sys.stderr, item_show_func=lambda p: p.name if p else ""
-    )
-
-
-class _NoBar:
-    """A stand-in for click's progress bar when stdout carries JSON."""
-
-    def __init__(self, items: Sequence[Path]) -> None:
-        self.items = items
-
-    def __enter__(self) -> Iterator[Path]:
-        return iter(self.items)
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _human_line(result: ImageResult) -> str:
-    target = result.output or result.rejected
-    where = f" -> {target}" if target else ""
-    why = f"  ({'; '.join(result.reasons)})" if result.reasons and result.verdict != "pass" else ""
-    return f"{result.verdict:8} {result.input.name}{where}  {result.seconds:.2f} s{why}"
-
-
-@click.command("try")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--preset", default=None, help="Studio preset (default: DEFAULT_PRESET, clean-white).")
-@click.option("--model", default=None, help="Cut-out model (default: REMBG_MODEL, u2netp).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for results and report.html (default: var/try/<timestamp>/).",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object per image, then a summary object."
-)
-@click.option(
-    "--thresholds-from-store",
-    "store",
-    default=None,
-    metavar="DOMAIN",
-    help="Judge with this installed store's QA thresholds instead of the preset's.",
-)
-@click.option(
-    "--cpu-cost",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_CPU_COST,
-    show_default=True,
-    help="USD per CPU-hour for the cost estimate.",
-)
-@click.pass_context
-def try_command(
-    ctx: click.Context,
-    paths: tuple[Path, ...],
-    preset: str | None,
-    model: str | None,
-    out_dir: Path | None,
-    as_json: bool,
-    store: str | None,
-    cpu_cost: float,
-) -> None:
-    """Run the photo workflow on local PATHS (files or folders) and write results and a report.
-
-    Nothing is sent anywhere and the inputs are never changed.  Exit code 0 when the run completed,
-    even if some images were refused or failed QA.
-    """
-    from connector.settings import get_settings
-
-    service = get_settings()  # also exports U2NET_HOME for rembg
-    target = (out_dir or default_out_dir(service.var_dir)).resolve()
-    files = collect_inputs(paths, skip=target)
-    if not files:
-        raise click.UsageError("no image files found in " + ", ".join(map(str, paths)), ctx=ctx)
-    try:
-        settings = pilot_settings(preset or service.preset, model or service.model, store)
-        started = time.perf_counter()
-        cutter = cutter_for(
-            settings.model,
-            service.onnx_providers,
-            settings.alpha_matting,
-            threads=service.onnx_threads,
-            memory_arena=service.onnx_memory_arena,
-        )
-        load_seconds = time.perf_counter() - started
-        target.mkdir(parents=True, exist_ok=True)
-    except ConnectorError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"  what to do: {exc.hint}", err=True)
-        ctx.exit(2)
-    except OSError as exc:
-        click.echo(f"error: cannot create the output folder {target}: {exc}", err=True)
-        ctx.exit(2)
-    run = PilotRun(
-        target, settings.preset, settings.model, store or "preset", cpu_cost, model_load_seconds=load_seconds
-    )
-    taken = set(files)
-    with (target / "results.jsonl").open("w", encoding="utf-8") as lines, _progress(files, as_json) as bar:
-        for path in bar:
-            result = process_file(path, settings, cutter, target, taken)
-            run.results.append(result)
-            lines.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
-            if as_json:
-                _echo_json(result.as_json())
-    report = write_report(run, settings)
-    summary = run.summary()
-    if as_json:
-        _echo_json(summary)
-        return
-    for result in run.results:
-        click.echo(_human_line(result))
-    counts = ", ".join(f"{summary[v]} {v}" for v in VERDICTS if summary[v])
-    click.echo(
-        f"\n{summary['images']} images: {counts}.  {summary['seconds_per_image']:.2f} s and "
-        f"${summary['cost_per_image_usd']:.6f} per image on this machine."
-    )
-    click.echo(f"results: {target}\nreport:  {report}")

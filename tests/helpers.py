@@ -69,3 +69,29 @@ def drain(services: Services) -> None:
 
     queues = [services.queue(name) for name in worker_queue_names(services.settings, publisher=False)]
     LeanWorker(queues, connection=services.redis).work(burst=True)
+
+
+#: QA scores of a clean cut-out: every gate passes with the default thresholds.
+CLEAN_SCORES: dict[str, float] = {
+    "mask_area": 0.3,
+    "edges_touched": 0.0,
+    "main_component": 1.0,
+    "thin_structure": 0.0,
+    "uncertain": 0.0,
+    "subject_size": 600.0,
+    "new_holes": 0.0,
+    "halo": 0.01,
+    "clipped": 0.0,
+    "low_contrast": 0.0,
+    "camouflage": 0.0,
+    "reflection": 0.0,
+    "filled_holes": 0.0,
+    "background_patches": 0.0,
+    "people": 0.0,
+    "misplaced_edge": 0.0,
+    "color_fidelity": 1.0,
+    "background_purity": 1.0,
+    "resolution": 1.0,
+    "upscale": 1.0,
+    "fill": 0.85,
+}

@@ -20,7 +20,7 @@ from connector.services import Services, get_services
 
 #: Commands that live in their own modules, imported only when used (a worker never loads the sandboxes).
 LAZY_COMMANDS = {
-    "try": ("connector.pilot", "try_command"),
+    "try": ("connector.cli.try_command", "try_command"),
     "sandbox": ("sandbox.cli", "sandbox_command"),
     "demo": ("sandbox.demo", "demo_command"),
 }
@@ -227,7 +227,16 @@ def configure(
         row.settings = {**(row.settings or {}), "pipeline": pipeline}
         effective = store_pipeline_settings(services, row)  # ConfigurationError: unknown preset or setting
         click.echo(f"{row.domain}: mode={row.mode} preset={effective.preset} model={effective.model}")
+        _warn_licence(effective.model)
         _print(effective.to_dict())
+
+
+def _warn_licence(model: str) -> None:
+    from jobs.imaging.model_tiers import model_info
+
+    info = model_info(model)
+    if not info.commercial:
+        click.echo(f"warning: {model} weights: {info.licence}; {info.note or 'check before commercial use'}")
 
 
 @main.command()
@@ -296,6 +305,27 @@ def reject(version_id: int) -> None:
     """Reject a result version; the original stays."""
     actions.reject(svc(), version_id, actor="cli")
     click.echo(f"version {version_id} rejected")
+
+
+@main.command()
+@click.argument("store")
+@click.option(
+    "--apply", "apply_", is_flag=True, help="Save the proposed thresholds (default: only show them)."
+)
+def calibrate(store: str, apply_: bool) -> None:
+    """Propose QA thresholds from the store's approve/reject decisions and show what would change."""
+    from connector.qa_learning import apply_proposal, propose_for_store
+
+    services = svc()
+    store_id = resolve_store(services, store)
+    proposal = propose_for_store(services, store_id)
+    for line in proposal.lines():
+        click.echo(line)
+    if apply_ and proposal.changed_gates:
+        apply_proposal(services, store_id, proposal)
+        click.echo("applied: the store's thresholds are saved; reprocess to judge its photos with them")
+    elif proposal.changed_gates:
+        click.echo("not applied: run again with --apply to save these thresholds")
 
 
 @main.command()

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from connector import actions
 from connector.models import Image, ImageVersion, Operation, Product, Run, Store, VersionKind
+from connector.qa_learning import qa_history
 from connector.runs import run_summary
 from connector.web.context import services
 from connector.web.media import signed_media_path
@@ -112,9 +113,14 @@ def store(store_id: int):
                 .limit(10)
             )
         )
+        qa = qa_history(s, store_id)
+    from jobs.imaging.model_tiers import model_info
+
     return render_template(
         "store.html",
         store=row,
+        qa=qa,
+        model=model_info(row.model),
         counts=counts,
         rows=rows,
         runs=runs,

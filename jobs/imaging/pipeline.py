@@ -13,6 +13,7 @@ from PIL import Image
 
 from jobs.imaging.cutter import ColorKeyCutter, Cutter
 from jobs.imaging.encode import choose_format, encode
+from jobs.imaging.gates import Stage
 from jobs.imaging.loading import LoadedImage, load_image
 from jobs.imaging.precheck import PreCheck, precheck, single_subject_problem
 from jobs.imaging.quality import cut_scores, judge, output_scores
@@ -135,7 +136,12 @@ def _finish(
             )
         )
     notes.extend(encoded.notes)
-    judgement = judge(scores, settings.thresholds)
+    stages: list[Stage] = ["mask"]
+    if cut:
+        stages.append("edges")
+    if not settings.mockup:
+        stages.append("output")
+    judgement = judge(scores, settings.thresholds, stages)
     verdict = verdict_if_pass if judgement.verdict == "pass" else judgement.verdict
     reasons = ([first_reason] if first_reason else []) + judgement.reasons
     return Outcome(

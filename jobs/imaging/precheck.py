@@ -11,7 +11,7 @@ from PIL import Image
 from scipy import ndimage
 
 from jobs.imaging.loading import LoadedImage
-from jobs.imaging.quality import border_pixels
+from jobs.imaging.measure import border_pixels
 from jobs.imaging.settings import PipelineSettings
 
 #: Share of the border that must be on the clean background for the input to count as clean.

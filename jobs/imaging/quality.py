@@ -7,14 +7,20 @@ fidelity and background purity run on the decoded output bytes, so they judge wh
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from scipy.spatial import cKDTree
-from skimage.color import rgb2lab
 
+from jobs.imaging.background_parts import background_part_scores
+from jobs.imaging.errors import ConfigurationError
+from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
+from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, border_pixels, depth, lab, sample
+from jobs.imaging.misplaced_edge import misplaced_edge_score
+from jobs.imaging.people import people_score
+from jobs.imaging.reflection import reflection_score
 from jobs.imaging.settings import Thresholds
 from jobs.imaging.studio import Layout
 
@@ -23,13 +29,10 @@ WORK_SIDE = 640
 PURITY_SIDE = 1024
 #: Below this CIE76 delta E subject and background are hard to tell apart.
 SEPARATION = 14.0
-#: Within this delta E of a plain background a subject pixel is camouflaged.
-CAMOUFLAGE_DE = 10.0
 #: A backdrop whose border needs at most this many colour bins (of 4096) for 95 % of it is plain.
 PLAIN_BACKDROP_BINS = 40
 #: Anti-aliasing makes a soft band this wide (work px) along a crisp edge; softness beyond it is indecision.
 SOFT_EDGE_PX = 3.0
-VERDICT_ORDER = {"pass": 0, "review": 1, "fail": 2}
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Judgement:
 
     verdict: str
     reasons: list[str] = field(default_factory=list)
+    #: The gates that did not pass, in the order of ``reasons``.
+    gates: list[Gate] = field(default_factory=list)
 
 
 def _work_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -45,27 +50,16 @@ def _work_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb2lab(rgb.astype(np.float32) / 255.0))
-
-
-def _depth(region: np.ndarray) -> np.ndarray:
-    """Distance of every pixel of ``region`` to the nearest pixel outside it (0 outside)."""
-    if region.all():
-        return np.full(region.shape, np.inf)
-    return np.asarray(ndimage.distance_transform_edt(region))
-
-
 def _erode(region: np.ndarray, radius: float) -> np.ndarray:
     """Erosion by a disk (the image border does not erode)."""
-    return _depth(region) > radius
+    return depth(region) > radius
 
 
 def _dilate(region: np.ndarray, radius: float) -> np.ndarray:
     """Dilation by a disk."""
     if not region.any():
         return region.copy()
-    return _depth(~region) <= radius
+    return depth(~region) <= radius
 
 
 def _local_mean(lab: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -107,37 +101,6 @@ def mask_scores(mask: np.ndarray) -> dict[str, float]:
     return scores
 
 
-class Palette:
-    """The colours of a region (Lab, 4-bit-per-channel bins), to ask "is this colour one of them?"."""
-
-    def __init__(self, rgb_pixels: np.ndarray, min_share: float = 0.002) -> None:
-        bins = (rgb_pixels >> 4).astype(np.int64)
-        keys = bins[:, 0] * 256 + bins[:, 1] * 16 + bins[:, 2]
-        unique, counts = np.unique(keys, return_counts=True)
-        shares = counts / max(int(counts.sum()), 1)
-        order = np.argsort(shares)[::-1]
-        #: How many bins cover 95 % of the region: small for a plain or two-tone backdrop.
-        self.spread = int(np.searchsorted(np.cumsum(shares[order]), 0.95) + 1) if unique.size else 0
-        common = unique[shares >= min_share]
-        centres = np.stack([(common // 256) % 16, (common // 16) % 16, common % 16], axis=-1) * 16 + 8
-        self._tree = cKDTree(_lab(centres[None].astype(np.uint8))[0]) if common.size else None
-
-    def near(self, rgb_pixels: np.ndarray, delta_e: float) -> np.ndarray:
-        """For each pixel: is a common colour of the region within ``delta_e``?"""
-        if self._tree is None or rgb_pixels.size == 0:
-            return np.zeros(len(rgb_pixels), dtype=bool)
-        distance, _index = self._tree.query(_lab(rgb_pixels[None])[0], k=1)
-        return np.asarray(distance <= delta_e)
-
-
-def border_pixels(array: np.ndarray, width: int | None = None) -> np.ndarray:
-    """The pixels of a frame ``width`` px wide (default 4 % of the short side) around ``array``."""
-    if width is None:
-        width = max(2, round(0.04 * min(array.shape[:2])))
-    parts = [array[:width], array[-width:], array[:, :width], array[:, -width:]]
-    return np.concatenate([p.reshape(-1, *array.shape[2:]) for p in parts])
-
-
 def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Edge and colour measures of a cut on its own photo (both at work size).
 
@@ -152,21 +115,21 @@ def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     total = int(hard.sum())
     if total == 0 or hard.all():
         return {"halo": 0.0, "clipped": 0.0, "low_contrast": 0.0, "new_holes": 0.0, "camouflage": 0.0}
-    lab = _lab(rgb)
+    lab_px = lab(rgb)
     r = max(2, round(0.006 * max(hard.shape)))
     filled = ndimage.binary_fill_holes(hard)
-    depth_in, depth_out = _depth(hard), _depth(~hard)
+    depth_in, depth_out = depth(hard), depth(~hard)
     inner, outer = depth_in > r, depth_out <= r
     inner_band, outer_band = hard & ~inner, outer & ~hard
     fg_ref = inner & (depth_in <= 4 * r)
     bg_ref = (depth_out <= 4 * r) & ~outer
     sigma = 3.0 * r
-    fg, fg_w = _local_mean(lab, fg_ref.astype(np.float32), sigma)
-    bg, bg_w = _local_mean(lab, bg_ref.astype(np.float32), sigma)
+    fg, fg_w = _local_mean(lab_px, fg_ref.astype(np.float32), sigma)
+    bg, bg_w = _local_mean(lab_px, bg_ref.astype(np.float32), sigma)
     valid = (fg_w > 0.02) & (bg_w > 0.02)
     separation = np.linalg.norm(fg - bg, axis=-1)
-    d_fg = np.linalg.norm(lab - fg, axis=-1)
-    d_bg = np.linalg.norm(lab - bg, axis=-1)
+    d_fg = np.linalg.norm(lab_px - fg, axis=-1)
+    d_bg = np.linalg.norm(lab_px - bg, axis=-1)
     distinct = valid & (separation >= SEPARATION)
     backdrop = Palette(border_pixels(rgb))
     plain = backdrop.spread <= PLAIN_BACKDROP_BINS
@@ -185,13 +148,8 @@ def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     if plain:
         subject = depth_in > 2
         if subject.any():
-            scores["camouflage"] = float(backdrop.near(_sample(rgb[subject]), CAMOUFLAGE_DE).mean())
+            scores["camouflage"] = float(backdrop.near(sample(rgb[subject]), CAMOUFLAGE_DE).mean())
     return scores
-
-
-def _sample(pixels: np.ndarray, limit: int = 40_000) -> np.ndarray:
-    step = max(1, len(pixels) // limit)
-    return pixels[::step]
 
 
 def _share(region: np.ndarray, condition: np.ndarray) -> float:
@@ -204,7 +162,7 @@ def _new_holes(rgb: np.ndarray, hard: np.ndarray, filled: np.ndarray, outside: n
     holes = filled & ~hard
     if not holes.any():
         return 0.0
-    palette = Palette(_sample(rgb[outside]) if outside.any() else border_pixels(rgb))
+    palette = Palette(sample(rgb[outside]) if outside.any() else border_pixels(rgb))
     labels, _count = ndimage.label(holes)
     minimum = max(4, int(0.0005 * filled.sum()))
     bad = 0
@@ -213,7 +171,7 @@ def _new_holes(rgb: np.ndarray, hard: np.ndarray, filled: np.ndarray, outside: n
             continue
         region = labels[piece] == index
         area = int(region.sum())
-        if area >= minimum and palette.near(_sample(rgb[piece][region]), CAMOUFLAGE_DE).mean() < 0.5:
+        if area >= minimum and palette.near(sample(rgb[piece][region]), CAMOUFLAGE_DE).mean() < 0.5:
             bad += area
     return float(bad / max(int(filled.sum()), 1))
 
@@ -234,6 +192,18 @@ def cut_scores(
     if edges:
         small_rgb = np.asarray(rgb.convert("RGB").resize(size, Image.Resampling.BOX))
         scores.update(edge_scores(small_rgb, small_mask))
+        scores.update(detector_scores(small_rgb, small_mask))
+    return scores
+
+
+def detector_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """The failure detectors' scores: reflection, filled holes, background patches, people, misplaced edge."""
+    scores = {
+        "reflection": reflection_score(rgb, mask),
+        "people": people_score(rgb, mask),
+        "misplaced_edge": misplaced_edge_score(rgb, mask),
+    }
+    scores.update(background_part_scores(rgb, mask))
     return scores
 
 
@@ -280,7 +250,7 @@ def _colour_fidelity(
     step = max(1, int(np.sqrt(solid.sum() / 40_000)))
     ref = np.asarray(reference)[::step, ::step][solid[::step, ::step]]
     out = np.asarray(got.convert("RGB"))[::step, ::step][solid[::step, ::step]]
-    delta = np.linalg.norm(_lab(ref[None]) - _lab(out[None]), axis=-1)
+    delta = np.linalg.norm(lab(ref[None]) - lab(out[None]), axis=-1)
     return float(delta.mean())
 
 
@@ -308,36 +278,28 @@ def _purity(
     return float(ok.mean())
 
 
-def judge_value(value: float, limit: tuple[float, float]) -> str:
-    """One gate: "pass", "review" or "fail" for ``value`` under ``(pass_at, review_at)``."""
-    pass_at, review_at = limit
-    if pass_at >= review_at:
-        return "pass" if value >= pass_at else "review" if value >= review_at else "fail"
-    return "pass" if value <= pass_at else "review" if value <= review_at else "fail"
+def judge(scores: dict[str, float], thresholds: Thresholds, stages: Iterable[Stage] = STAGES) -> Judgement:
+    """The worst verdict over every gate of ``stages``, with a reason per gate that did not pass.
 
-
-def judge(scores: dict[str, float], thresholds: Thresholds) -> Judgement:
-    """The worst verdict over every gate whose score is present, with a reason per failed gate."""
-    verdict = "pass"
-    reasons: list[str] = []
-    for gate, limit in thresholds.gates().items():
-        score = Thresholds.score_of(gate)
-        if score not in scores:
+    A gate of a stage that ran must have its score: a missing score raises ``ConfigurationError``
+    (a gate that cannot be checked never passes silently).
+    """
+    ran = set(stages)
+    judgement = Judgement("pass")
+    for gate in thresholds.typed():
+        if gate.stage not in ran:
             continue
-        value = scores[score]
-        outcome = judge_value(value, limit)
+        if gate.score not in scores:
+            raise ConfigurationError(
+                f"QA gate {gate.name} has no {gate.score} score to judge",
+                hint="the pipeline did not measure it; the result is held back until it does",
+            )
+        value = float(scores[gate.score])
+        outcome = gate.verdict(value)
         if outcome == "pass":
             continue
-        higher_is_better = limit[0] >= limit[1]
-        bound = limit[0] if outcome == "review" else limit[1]
-        relation = "below" if higher_is_better else "above"
-        reasons.append(
-            f"{outcome}: {score} {value:.3f} is {relation} the {_bound_name(outcome)} limit {bound:g}"
-        )
-        if VERDICT_ORDER[outcome] > VERDICT_ORDER[verdict]:
-            verdict = outcome
-    return Judgement(verdict, reasons)
-
-
-def _bound_name(outcome: str) -> str:
-    return "pass" if outcome == "review" else "review"
+        judgement.reasons.append(gate.reason(value, outcome))
+        judgement.gates.append(gate)
+        if VERDICT_ORDER[outcome] > VERDICT_ORDER[judgement.verdict]:
+            judgement.verdict = outcome
+    return judgement

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from jobs.imaging.errors import ConfigurationError
+from jobs.imaging.gates import GATE_SPECS, Gate
 
-#: A gate's limits: ``(pass_at, review_at)``.  When ``pass_at >= review_at`` higher scores are
-#: better (score >= pass_at passes, >= review_at goes to review, else fails); otherwise lower is
-#: better (score <= pass_at passes, <= review_at goes to review, else fails).
+#: A gate's limits: ``(pass_at, review_at)``.  Which way is better is part of the gate's definition
+#: (:data:`jobs.imaging.gates.GATE_SPECS`): for a higher-is-better gate a score >= pass_at passes and
+#: >= review_at goes to review; for a lower-is-better gate <= pass_at passes, <= review_at reviews.
 Limit = tuple[float, float]
 
 BACKGROUNDS = ("white", "transparent")
@@ -40,6 +41,11 @@ class Thresholds:
     - ``clipped``: share of the band just outside the cut that looks like the subject.
     - ``low_contrast``: share of the edge where subject and background are hard to tell apart.
     - ``camouflage``: share of the subject coloured like a plain backdrop (reflective, dark-on-dark).
+    - ``reflection``: share of the subject that is a mirror image of the part above it (a floor's reflection).
+    - ``filled_holes``: enclosed parts of the subject coloured like the background (holes filled in).
+    - ``background_patches``: parts along the subject's outline coloured like the background next to them.
+    - ``people``: share of the subject that is skin-toned in sizeable blobs (a hand, a model).
+    - ``misplaced_edge``: share of the outline running through flat background with the photo's edge inside.
     - ``thin_structure``: share of the subject in hair-thin parts (hair, lace, wire).
     - ``uncertain``: share of the subject the model left half-transparent away from its edge.
     - ``color_fidelity``: mean CIE76 delta E of the subject in the output versus the original.
@@ -52,13 +58,18 @@ class Thresholds:
 
     mask_area_min: Limit = (0.02, 0.004)
     mask_area_max: Limit = (0.90, 0.97)
-    edges_touched: Limit = (2.0, 3.0)
+    edges_touched: Limit = (0.5, 3)
     main_component: Limit = (0.97, 0.85)
     new_holes: Limit = (0.004, 0.03)
-    halo: Limit = (0.12, 0.40)
-    clipped: Limit = (0.12, 0.30)
-    low_contrast: Limit = (0.25, 0.60)
-    camouflage: Limit = (0.12, 0.40)
+    halo: Limit = (0.3172, 0.4)
+    clipped: Limit = (0.1926, 0.3)
+    low_contrast: Limit = (0.3125, 1)
+    camouflage: Limit = (1e06, 1e06)
+    reflection: Limit = (0.05, 0.25)
+    filled_holes: Limit = (0.0494, 0.05)
+    background_patches: Limit = (1e06, 1e06)
+    people: Limit = (0.096, 0.1)
+    misplaced_edge: Limit = (0.2, 0.5)
     thin_structure: Limit = (0.04, 0.15)
     uncertain: Limit = (0.04, 0.15)
     color_fidelity: Limit = (3.0, 8.0)
@@ -68,17 +79,21 @@ class Thresholds:
     fill_min: Limit = (0.0, 0.0)
     subject_size_min: Limit = (250.0, 80.0)
 
+    def __post_init__(self) -> None:
+        self.typed()  # every gate's limits are validated when thresholds are set
+
     def gates(self) -> dict[str, Limit]:
         """Every gate by name with its ``(pass_at, review_at)`` limits."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def typed(self) -> list[Gate]:
+        """Every gate as a :class:`~jobs.imaging.gates.Gate` (raises ``ConfigurationError`` when invalid)."""
+        return [Gate.build(name, limit) for name, limit in self.gates().items()]
+
     @staticmethod
     def score_of(gate: str) -> str:
         """The score a gate reads: ``mask_area_min`` reads ``mask_area``."""
-        for suffix in ("_min", "_max"):
-            if gate.endswith(suffix):
-                return gate[: -len(suffix)]
-        return gate
+        return GATE_SPECS[gate].score
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Thresholds:

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from sandbox.seeds import photos
 
-from connector.pilot import VERDICTS, try_command
+from connector.cli.try_command import try_command
+from connector.pilot import VERDICTS
 from connector.settings import PROJECT_ROOT, get_settings
 
 pytestmark = pytest.mark.integration

@@ -9,33 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jobs.imaging import Outcome, PipelineSettings, Thresholds, run_pipeline
-from jobs.imaging.quality import edge_scores, judge, judge_value, mask_scores
+from jobs.imaging import Outcome, PipelineSettings, run_pipeline
+from jobs.imaging.quality import edge_scores, mask_scores
 from tests.unit import imaging_cases as cases
 
 pytestmark = pytest.mark.unit
 
 SETTINGS = PipelineSettings.from_preset()
-
-
-def test_judge_value_in_both_directions() -> None:
-    assert [judge_value(v, (0.9, 0.5)) for v in (0.95, 0.9, 0.7, 0.4)] == ["pass", "pass", "review", "fail"]
-    assert [judge_value(v, (0.1, 0.3)) for v in (0.05, 0.1, 0.2, 0.5)] == ["pass", "pass", "review", "fail"]
-
-
-def test_judge_takes_the_worst_gate_and_explains_it() -> None:
-    thresholds = Thresholds()
-    assert judge({"halo": 0.0, "mask_area": 0.3}, thresholds).verdict == "pass"
-    review = judge({"halo": 0.2, "mask_area": 0.3}, thresholds)
-    assert review.verdict == "review" and review.reasons == [
-        "review: halo 0.200 is above the pass limit 0.12"
-    ]
-    failed = judge({"halo": 0.2, "mask_area": 0.001}, thresholds)
-    assert failed.verdict == "fail"
-    assert any(
-        reason.startswith("fail: mask_area 0.001 is below the review limit") for reason in failed.reasons
-    )
-    assert judge({}, thresholds).verdict == "pass"  # gates without a score are not applied
 
 
 def _disc(size: int = 200, radius: int = 60) -> np.ndarray:

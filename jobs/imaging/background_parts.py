@@ -1,0 +1,85 @@
+"""Background inside a cut-out: holes filled with the backdrop, and patches of backdrop attached.
+
+Both look for subject pixels coloured like the background just outside the cut (a ring beyond the
+anti-aliased edge).  Small pieces that never reach the outline are *filled holes* (lace, a
+perforated tray, a mug handle's opening kept solid); pieces along the outline, beyond the thin
+edge band the ``halo`` gate judges and unlike the colours of the subject's inside, are *background
+patches* (a corner of a busy scene kept with the product).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
+
+#: Ignore pieces smaller than this share of the subject (noise, specular spots).
+MIN_PIECE = 0.001
+#: A filled hole is small; one background-coloured piece larger than this share of the subject is
+#: a clear or camouflaged body (glass, white on white), which the ``camouflage`` gate judges, unless
+#: fine structure crosses it: then it is background seen between wires (a whisk's cage kept solid).
+MAX_HOLE = 0.25
+#: A large piece is crossed by fine structure when its picture has this many times the gradient of
+#: the background outside the cut.
+CROSSED = 2.0
+#: When less than this share of the subject's inside is unlike the background, the subject itself
+#: looks like the backdrop (dark on dark): its outline cannot tell patches apart (``camouflage`` judges).
+CAMOUFLAGED_CORE = 0.05
+
+
+def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """``filled_holes`` and ``background_patches``, each as a share of the subject (work size)."""
+    hard = mask >= 0.5
+    total = int(hard.sum())
+    none = {"filled_holes": 0.0, "background_patches": 0.0}
+    if total < 64 or hard.all():
+        return none
+    r = max(2, round(0.006 * max(hard.shape)))
+    depth_in, depth_out = depth(hard), depth(~hard)
+    ring = (depth_out > r) & (depth_out <= 6 * r)
+    if not ring.any():
+        return none
+    backdrop = Palette(sample(rgb[ring]))
+    looks_background = np.zeros_like(hard)
+    looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE)
+    core = (depth_in > max(2 * r, 0.35 * float(depth_in.max()))) & ~looks_background
+    own = np.zeros_like(hard)
+    if core.any():
+        own[hard] = Palette(sample(rgb[core])).near(rgb[hard], CAMOUFLAGE_DE / 2)
+    camouflaged = core.sum() < CAMOUFLAGED_CORE * max(int((depth_in > 2 * r).sum()), 1)
+    labels, count = ndimage.label(looks_background)
+    if not count:
+        return none
+    minimum = max(4, MIN_PIECE * total)
+    ids = np.arange(1, count + 1)
+    sizes = ndimage.sum_labels(np.ones_like(hard), labels, ids)
+    reaches_outline = ndimage.maximum(depth_in <= 1.5, labels, ids).astype(bool)
+    small = (sizes >= minimum) & (sizes <= MAX_HOLE * total) & ~reaches_outline
+    holes = np.isin(labels, ids[small | _crossed(rgb, labels, ids, sizes >= MAX_HOLE * total, ring)])
+    beyond_edge = (labels > 0) & (depth_in > r) & ~own
+    patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
+    patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge
+    patch_share = 0.0 if camouflaged else float(patches.sum() / total)
+    return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}
+
+
+def _gradient(rgb: np.ndarray) -> np.ndarray:
+    grey = rgb.astype(np.float32).mean(axis=2)
+    return np.hypot(ndimage.sobel(grey, 0), ndimage.sobel(grey, 1)) / 8
+
+
+def _crossed(
+    rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray, large: np.ndarray, ring: np.ndarray
+) -> np.ndarray:
+    """Which large pieces are crossed by fine structure (wires) the background outside does not have."""
+    crossed = np.zeros(len(ids), dtype=bool)
+    if not large.any():
+        return crossed
+    gradient = _gradient(rgb)
+    outside = float(gradient[ring].mean()) + 0.5
+    inner = np.where(ndimage.binary_erosion(labels > 0, iterations=2), labels, 0)  # away from their rims
+    counts = ndimage.sum_labels(inner > 0, inner, ids)
+    means = ndimage.sum_labels(gradient, inner, ids) / np.maximum(counts, 1)
+    crossed[large] = np.asarray(means)[large] > CROSSED * outside
+    return crossed
