@@ -268,21 +268,24 @@ class _ImageBatch:
         )
 
     def flush(self, session: Session) -> list[int]:
-        """Insert the new rows; ids of every new image met, in the order met."""
+        """Insert the new rows; ids of every image met that is new to process, in the order met."""
         new_ids: list[int] = []
         if self.rows:
             statement = insert(Image).returning(Image.id, sort_by_parameter_order=True)
             new_ids = list(session.scalars(statement, self.rows))
         session.flush()
-        self._share(session, new_ids)
-        return [
-            new_ids[item] if isinstance(item, int) else item.id
-            for item in self.met
-            if isinstance(item, int) or item.status == ImageStatus.NEW.value
-        ]
+        held = self._share(session, new_ids)  # new slots whose media another product owns: not queued
+        queued: list[int] = []
+        for item in self.met:
+            if isinstance(item, int) and new_ids[item] not in held:
+                queued.append(new_ids[item])
+            elif isinstance(item, Image) and item.status == ImageStatus.NEW.value:
+                queued.append(item.id)
+        return queued
 
-    def _share(self, session: Session, new_ids: list[int]) -> None:
-        """The sharing rule on the new slots, in the order met, for media shown elsewhere too."""
+    def _share(self, session: Session, new_ids: list[int]) -> set[int]:
+        """The sharing rule on the new slots, in the order met, for media shown elsewhere too; the ids
+        of the new slots it held back."""
         media_ids = [str(row["platform_media_id"]) for row in self.rows]
         shared = {m for m, n in Counter(media_ids).items() if n > 1}
         rows = session.execute(
@@ -294,14 +297,18 @@ class _ImageBatch:
         )
         wanted = set(media_ids)
         shared.update(m for row in rows for m in row if m in wanted)
+        held: set[int] = set()
         if not shared:
-            return
+            return held
         unseen = set(new_ids)
         for image in session.scalars(select(Image).where(Image.id.in_(new_ids)).order_by(Image.id)):
             unseen.discard(image.id)
             if image.original_media_id in shared:
                 _apply_sharing_rule(session, image, unseen)
                 session.flush()
+                if image.status != ImageStatus.NEW.value:
+                    held.add(image.id)
+        return held
 
 
 def _mirror_images(

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from PIL import Image
 from woocommerce import API
 
+from adapters.outbound import OutboundPolicy
 from connector.settings import PROJECT_ROOT
 
 EXAMPLES = PROJECT_ROOT / "devkit" / "sandbox" / "assets" / "rembg-examples"
@@ -53,8 +55,14 @@ class ContractStore:
     kind: str  # "emulator" | "real"
     url: str
     credentials: dict[str, Any]
-    deliver: Callable[[], None] = lambda: None
+    deliver: Callable[[], object] = lambda: None
     created: list[int] = field(default_factory=list)
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """The outbound guard an operator would configure for this store: its loopback host:port only
+        (it listens on plain http), everything else public https as in production."""
+        return OutboundPolicy.from_hosts(urlsplit(self.url).netloc)
 
     @property
     def admin(self) -> API:

@@ -22,11 +22,15 @@ from connector.port import MediaState, WebhookTopic
 from tests.realstore.stores import ContractStore, big_jpeg, example, png, sha, wait_for
 from tests.woo_support import receiver
 
-APP = WooCommerceApp(config=WooConfig(timeout=60, per_page=2), retry=RetryPolicy(attempts=3, base=0.2, cap=1))
+
+def app_of(store: ContractStore, **config: Any) -> WooCommerceApp:
+    """The adapter as the service configures it, its outbound guard allowing exactly this store."""
+    settings = WooConfig(timeout=60, per_page=2, outbound=store.outbound, **config)
+    return WooCommerceApp(config=settings, retry=RetryPolicy(attempts=3, base=0.2, cap=1))
 
 
 def client_of(store: ContractStore, **overrides: str) -> WooCommerceClient:
-    return APP.client(store.url, {**store.credentials, **overrides})
+    return app_of(store).client(store.url, {**store.credentials, **overrides})
 
 
 def test_lists_every_product_in_pages_with_total_headers(store: ContractStore) -> None:
@@ -146,7 +150,8 @@ def test_an_upload_over_2560_px_is_read_from_the_merchants_original(store: Contr
 
 
 def test_webhooks_are_created_once_pinged_and_deliveries_signed(store: ContractStore) -> None:
-    client = client_of(store)
+    app = app_of(store)
+    client = app.client(store.url, store.credentials)
     pid, _ = store.product("Hooked", [store.photo("car-1.jpg")])
     with receiver() as hooks:
         url = f"{hooks.url}/hooks/{secrets.token_hex(4)}"
@@ -159,7 +164,7 @@ def test_webhooks_are_created_once_pinged_and_deliveries_signed(store: ContractS
             )
             assert {w["status"] for w in mine} == {"active"}
             pings = hooks.wait_for(path, count=4)
-            assert {APP.verify_webhook(p.headers, p.body, None).topic for p in pings} == {WebhookTopic.PING}
+            assert {app.verify_webhook(p.headers, p.body, None).topic for p in pings} == {WebhookTopic.PING}
             client.register_webhooks(url)  # idempotent: no second set, and no new ping (same URL)
             assert (
                 len([w for w in store.wc("GET", "webhooks", per_page=100) if w["delivery_url"] == url]) == 4
@@ -170,7 +175,7 @@ def test_webhooks_are_created_once_pinged_and_deliveries_signed(store: ContractS
             delivery = wait_for(
                 lambda: [r for r in hooks.at(path) if "X-Wc-Webhook-Signature" in r.headers], store
             )[0]
-            event = APP.verify_webhook(delivery.headers, delivery.body, client.webhook_secret())
+            event = app.verify_webhook(delivery.headers, delivery.body, client.webhook_secret())
             assert (event.topic, event.product_id, event.shop) == (
                 WebhookTopic.PRODUCT_UPDATED,
                 str(pid),
@@ -179,7 +184,7 @@ def test_webhooks_are_created_once_pinged_and_deliveries_signed(store: ContractS
             assert event.payload["name"] == "Hooked again" and [i["id"] for i in event.payload["images"]]
             assert delivery.headers["X-Wc-Webhook-Source"] == store.url + "/"
             with pytest.raises(WebhookRejected):
-                APP.verify_webhook(delivery.headers, delivery.body, "another-secret")
+                app.verify_webhook(delivery.headers, delivery.body, "another-secret")
         finally:
             for hook in mine:
                 store.wc("DELETE", f"webhooks/{hook['id']}", force="true")
@@ -199,17 +204,17 @@ def test_error_shapes(store: ContractStore) -> None:
     with pytest.raises(NotFound):
         client.detach_media("99999999", "1")
     with pytest.raises(ConnectorError) as wrong_site:
-        APP.client(store.url + "/no-such-site", store.credentials).check_access()
+        app_of(store).client(store.url + "/no-such-site", store.credentials).check_access()
     assert wrong_site.value.hint
 
 
 def test_the_key_grant_demands_an_https_callback_and_the_adapter_says_so_first(store: ContractStore) -> None:
     callback = "http://127.0.0.1:9/install/woocommerce/callback"
-    lenient = WooCommerceApp(config=WooConfig(allow_http_callback=True))
+    lenient = app_of(store, allow_http_callback=True)
     page = requests.get(lenient.authorize_url(store.url, "st4te", callback), timeout=60)
     assert "The callback_url needs to be over SSL" in page.text  # what the merchant would see
     with pytest.raises(ConfigurationError) as refused:
-        APP.authorize_url(store.url, "st4te", callback)
+        app_of(store).authorize_url(store.url, "st4te", callback)
     assert "PUBLIC_URL=https://" in (refused.value.hint or "")
 
 
@@ -225,7 +230,7 @@ def test_a_new_application_password_revokes_the_connectors_earlier_ones(store: C
     other = create(f"Another app {tag}", "1f3e9c3a-0000-4000-8000-000000000001")
     latest = create(f"Image Connector {tag} 2", DEFAULT_APP_ID)
     params = {"state": "st", "site_url": store.url, "user_login": "admin", "password": latest["password"]}
-    assert APP.complete_followup(store.url, params, "st")["app_password"] == latest["password"]
+    assert app_of(store).complete_followup(store.url, params, "st")["app_password"] == latest["password"]
     left = {p["uuid"] for p in store.wp("GET", "users/me/application-passwords").json()}
     assert earlier["uuid"] not in left  # what this install replaced is revoked on the store
     assert {latest["uuid"], other["uuid"]} <= left  # the one in use and other applications' stay

@@ -27,8 +27,12 @@ pytestmark = pytest.mark.security
 
 @pytest.fixture
 def bound(tmp_path: Path, store: Listener) -> Iterator[Services]:
-    """Services that may reach exactly the store's host:port and nothing else on loopback."""
-    with current(strict_services(tmp_path, OUTBOUND_ALLOW_HOSTS=store.netloc)) as services:
+    """Services that may reach exactly the store's host:port and nothing else on loopback.
+
+    The test store listens on plain http, so its keys would go to an http callback: allowed here as the
+    dev stack allows it (``WOO_ALLOW_HTTP_CALLBACK``), so that the attack itself is what gets refused."""
+    allowed = {"OUTBOUND_ALLOW_HOSTS": store.netloc, "WOO_ALLOW_HTTP_CALLBACK": "1"}
+    with current(strict_services(tmp_path, **allowed)) as services:
         yield services
 
 
