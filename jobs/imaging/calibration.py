@@ -16,6 +16,10 @@ that allows.**
 4. Review limits: a gate fails a cut-out outright only when it is worse than every good sample of
    the set (also those other gates hold): its review limit is its current one loosened to the worst
    good score, and never tighter than its pass limit.  Good samples it holds go to a person.
+5. The detectors of specific failures (:data:`REVIEW_ONLY`: reflection, filled holes, background
+   patches, people, misplaced edge) are heuristics measured on generated scenes: they hold a cut-out
+   for a person and never fail it outright (their review limit is :data:`OFF`), so a false alarm on
+   a good real photo stays one approval away from the store.
 
 Gates outside :data:`CALIBRATED_GATES` are product rules (sizes, output purity, resolution): they keep
 their limits and are applied as they are.
@@ -33,6 +37,8 @@ from jobs.imaging.settings import Thresholds
 
 #: The limit of a switched-off gate (it passes every score).
 OFF = 1e6
+#: Detectors of specific failures: they hold a cut-out for a person, never fail it (rule 5).
+REVIEW_ONLY = frozenset({"reflection", "filled_holes", "background_patches", "people", "misplaced_edge"})
 #: Gates judging the cut itself, whose limits calibration chooses.
 CALIBRATED_GATES = (
     "edges_touched",
@@ -198,9 +204,9 @@ def _outward(gate: Gate, limit: float) -> float:
 
 
 def _ordered(typed: dict[str, Gate], chosen: dict[str, tuple[float, float]]) -> dict:
-    """Keep the order of each gate's limits valid after rounding."""
+    """Keep the order of each gate's limits valid after rounding; detectors only ever hold (rule 5)."""
     out = {}
     for name, (pass_at, review_at) in chosen.items():
         review_at = min(review_at, pass_at) if typed[name].better == "higher" else max(review_at, pass_at)
-        out[name] = (pass_at, review_at)
+        out[name] = (pass_at, OFF if name in REVIEW_ONLY else review_at)
     return out
