@@ -71,6 +71,9 @@ def test_photos_replaced_on_the_store_and_rolled_back_byte_identical(stack: DevS
     assert after[product_gid] == before[product_gid]  # byte-identical to what the store served at first
     with stack.services.session() as s:
         kinds = [
-            v.kind for v in s.scalars(select(ImageVersion).where(ImageVersion.image_id == published[0].id))
+            v.kind
+            for v in s.scalars(
+                select(ImageVersion).where(ImageVersion.image_id == published[0].id).order_by(ImageVersion.id)
+            )
         ]
     assert kinds[0] == "original" and kinds[-1] == "rollback"
