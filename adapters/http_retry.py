@@ -16,7 +16,7 @@ from typing import TypeVar
 import requests
 
 from connector.errors import ConnectorError, RateLimited, TransientError
-from connector.port import platform_events
+from connector.port_events import platform_events
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     rng: Callable[[], float] = field(default=random.random)
     max_wait: float | None = None
-    platform: str = ""  # the label retries and throttles are reported under (connector.port.platform_events)
+    platform: str = ""  # the label retries and throttles are reported under (connector.port_events)
 
     def backoff(self, attempt: int) -> float:
         """Exponential delay for a zero-based attempt, with jitter in [50 %, 100 %]."""
@@ -96,7 +96,7 @@ def checked(
 ) -> requests.Response:
     """Run one request; network failures and non-2xx answers (per ``error_for``) raise connector errors.
 
-    Each request is reported to :data:`connector.port.platform_events` under ``platform``.
+    Each request is reported to :data:`connector.port_events.platform_events` under ``platform``.
     """
     try:
         response = call()

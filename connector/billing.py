@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector.billing_models import BillingSubscription, BillingUsage, UsageState
 from connector.errors import ConnectorError, TransientError
 from connector.models import Image, ImageStatus, ImageVersion, Operation, OperationKind, OperationState
-from connector.port import BillingApp, BillingClient, BillingPlan
+from connector.port_embedded import BillingApp, BillingClient, BillingPlan
 from connector.services import Services
 from connector.stores import StoredCredentials, get_store
 

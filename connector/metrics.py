@@ -9,7 +9,7 @@ needs no clean-up when a process dies.  Run one such directory per host; Prometh
 host's web app (see docs/monitoring.md).
 
 The rest of the service makes one-line calls: :func:`job_finished`, :func:`image_processed`,
-:func:`webhook_received`, ...; platform traffic arrives through :data:`connector.port.platform_events`.
+:func:`webhook_received`, ...; platform traffic arrives through :data:`connector.port_events.platform_events`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from connector.port import platform_events
+from connector.port_events import platform_events
 from connector.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def call_outcome(status: int | None) -> str:
 
 
 class _PlatformMetrics:
-    """Counts what adapters report through :data:`connector.port.platform_events`."""
+    """Counts what adapters report through :data:`connector.port_events.platform_events`."""
 
     def on_call(self, platform: str, status: int | None) -> None:
         instruments().platform_calls.labels(platform or "unknown", call_outcome(status)).inc()

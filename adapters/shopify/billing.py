@@ -9,7 +9,7 @@ from adapters.shopify import documents as docs
 from adapters.shopify.graphql import AdminGraphQL
 from adapters.shopify.user_errors import raise_for_user_errors
 from connector.errors import PlatformError
-from connector.port import BillingPlan, Subscription
+from connector.port_embedded import BillingPlan, Subscription
 
 
 def _usage_line(item: Mapping[str, Any]) -> Mapping[str, Any] | None:

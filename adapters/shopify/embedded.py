@@ -20,7 +20,8 @@ from adapters.shopify.auth import sanitize_shop
 from adapters.shopify.billing import ShopifyBilling
 from adapters.shopify.managed_install import exchange_session_token
 from connector.errors import AuthError
-from connector.port import CredentialsSaver, EmbeddedFrame, InstallResult, SessionIdentity
+from connector.port import CredentialsSaver, InstallResult
+from connector.port_embedded import EmbeddedFrame, SessionIdentity
 
 if TYPE_CHECKING:
     from adapters.shopify.auth import OAuth

@@ -29,7 +29,7 @@ from connector.errors import (
     RateLimited,
     TransientError,
 )
-from connector.port import platform_events
+from connector.port_events import platform_events
 
 _TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT", "BAD_GATEWAY"}
 _NOT_FOUND_CODES = {"NOT_FOUND", "RESOURCE_NOT_FOUND"}

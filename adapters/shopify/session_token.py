@@ -18,7 +18,7 @@ from shopify import session_token
 
 from adapters.shopify.auth import sanitize_shop
 from connector.errors import AuthError
-from connector.port import SessionIdentity
+from connector.port_embedded import SessionIdentity
 
 BEARER = "Bearer "
 HINT = "reload the app from your Shopify admin"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from connector.errors import AuthError, ConfigurationError
 from connector.models import Image, Product, Run, Store
-from connector.port import EmbeddedApp, SessionIdentity
+from connector.port_embedded import EmbeddedApp, SessionIdentity
 from connector.stores import find_store
 from connector.web.context import services
 

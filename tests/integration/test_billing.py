@@ -14,7 +14,8 @@ from connector import actions, billing
 from connector.billing_models import BillingUsage
 from connector.errors import TransientError
 from connector.models import Image, ImageStatus
-from connector.port import BillingPlan, CredentialsSaver, Subscription
+from connector.port import CredentialsSaver
+from connector.port_embedded import BillingPlan, Subscription
 from connector.rollback import rollback_image
 from connector.services import Services
 from connector.stores import save_install

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from adapters import http_retry
 from connector import metrics
 from connector.errors import RateLimited
-from connector.port import platform_events
+from connector.port_events import platform_events
 from connector.services import Services
 from connector.web import create_app
 from tests.conftest import make_services
