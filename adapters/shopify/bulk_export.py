@@ -1,0 +1,106 @@
+"""The Shopify client's bulk export: a whole catalog through two bulk operations, read as JSONL."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import requests
+
+from adapters.http_retry import RetryPolicy
+from adapters.shopify import documents as docs
+from adapters.shopify.catalog import (
+    products_from_jsonl,
+    search_updated_since,
+    variant_media_from_jsonl,
+)
+from adapters.shopify.config import ShopifyConfig
+from adapters.shopify.graphql import AdminGraphQL
+from adapters.shopify.http import Runtime
+from adapters.shopify.user_errors import error_codes, raise_for_user_errors
+from connector.errors import AuthError, TransientError
+from connector.port import RemoteProduct
+
+_BULK_RUNNING = {"CREATED", "RUNNING", "CANCELING"}
+
+
+class BulkExport:
+    """Part of :class:`~adapters.shopify.client.ShopifyClient`: syncs of large shops by bulk operation."""
+
+    config: ShopifyConfig
+    shop: str
+    runtime: Runtime
+    session: requests.Session
+    retry: RetryPolicy
+    graphql: AdminGraphQL
+
+    def _download(self, url: str, sink: IO[bytes], what: str, limit: int | None) -> None:
+        """Provided by :class:`~adapters.shopify.media_library.MediaLibrary`."""
+        raise NotImplementedError
+
+    def iter_products_bulk(self, updated_since: datetime | None = None) -> Iterator[RemoteProduct]:
+        """Products by bulk operations: export products, then variant media; rebuild from JSONL.
+
+        Bulk queries nest connections at most two deep, so the media each variant shows comes
+        from a second export over every variant (also for an incremental sync).
+        """
+        with tempfile.TemporaryFile() as products, tempfile.TemporaryFile() as variants:
+            if not self._export(docs.bulk_products_query(search_updated_since(updated_since)), products):
+                return
+            self._export(docs.bulk_variant_media_query(), variants)
+            shown = variant_media_from_jsonl(variants)
+            yield from products_from_jsonl(products, shown)
+
+    def _export(self, query: str, sink: IO[bytes]) -> bool:
+        """Run one bulk query and download its JSONL into ``sink`` (rewound); False when empty."""
+        url = self._run_bulk(query)
+        if url:
+            self._download(url, sink, "downloading a bulk export", limit=None)
+        sink.seek(0)
+        return bool(url)
+
+    def _run_bulk(self, query: str) -> str | None:
+        deadline = self.runtime.monotonic() + self.config.bulk_timeout
+        while True:
+            data = self.graphql.execute(docs.BULK_RUN, {"query": query})["bulkOperationRunQuery"]
+            errors = data.get("userErrors") or []
+            busy = "OPERATION_IN_PROGRESS" in error_codes(errors) or any(
+                "in progress" in str(e.get("message", "")).lower() for e in errors
+            )
+            if not busy:
+                raise_for_user_errors(errors, "starting a bulk export")
+                break
+            self._wait_bulk(deadline, None)
+        operation = self._wait_bulk(deadline, data["bulkOperation"]["id"])
+        status = operation["status"]
+        if status == "COMPLETED":
+            return operation.get("url")
+        code = operation.get("errorCode")
+        if code == "ACCESS_DENIED":
+            raise AuthError("the bulk export was denied", hint="reinstall the app to grant read_products")
+        raise TransientError(
+            f"the bulk export ended {status} ({code or 'no error code'})", hint="sync again later"
+        )
+
+    def _wait_bulk(self, deadline: float, operation_id: str | None) -> dict[str, Any]:
+        """Poll the current bulk query until it is no longer running (ours, when an id is given)."""
+        interval = self.config.poll_interval
+        while True:
+            operation = self.graphql.execute(docs.CURRENT_BULK).get("currentBulkOperation")
+            if operation is None:
+                if operation_id is None:
+                    return {}
+                raise TransientError("the bulk export vanished", hint="sync again")
+            if operation_id is not None and operation["id"] != operation_id:
+                raise TransientError("another bulk export replaced ours", hint="sync again")
+            if operation["status"] not in _BULK_RUNNING:
+                return dict(operation)
+            if self.runtime.monotonic() >= deadline:
+                raise TransientError(
+                    f"the bulk export did not finish within {self.config.bulk_timeout:.0f} s",
+                    hint="sync again later; large shops take a while",
+                )
+            self.runtime.sleep(interval)
+            interval = min(self.config.poll_interval_max, interval * 1.5)
