@@ -7,18 +7,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-import requests
-
-from adapters.http_retry import RetryPolicy
 from adapters.shopify import documents as docs
 from adapters.shopify.catalog import (
     products_from_jsonl,
     search_updated_since,
     variant_media_from_jsonl,
 )
-from adapters.shopify.config import ShopifyConfig
-from adapters.shopify.graphql import AdminGraphQL
-from adapters.shopify.http import Runtime
+from adapters.shopify.client_state import ClientState
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from connector.errors import AuthError, TransientError
 from connector.port import RemoteProduct
@@ -26,15 +21,8 @@ from connector.port import RemoteProduct
 _BULK_RUNNING = {"CREATED", "RUNNING", "CANCELING"}
 
 
-class BulkExport:
+class BulkExport(ClientState):
     """Part of :class:`~adapters.shopify.client.ShopifyClient`: syncs of large shops by bulk operation."""
-
-    config: ShopifyConfig
-    shop: str
-    runtime: Runtime
-    session: requests.Session
-    retry: RetryPolicy
-    graphql: AdminGraphQL
 
     def _download(self, url: str, sink: IO[bytes], what: str, limit: int | None) -> None:
         """Provided by :class:`~adapters.shopify.media_library.MediaLibrary`."""

@@ -9,14 +9,12 @@ from typing import IO, Any
 
 import requests
 
-from adapters.http_retry import RetryPolicy
 from adapters.shopify import documents as docs
 from adapters.shopify.catalog import (
     filename_from_url,
 )
-from adapters.shopify.config import ShopifyConfig
-from adapters.shopify.graphql import AdminGraphQL
-from adapters.shopify.http import Runtime, send, transport_error
+from adapters.shopify.client_state import ClientState
+from adapters.shopify.http import send, transport_error
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from connector.errors import MediaFailed, NotFound, PlatformError, TransientError
 from connector.port import MediaState, MediaStatus
@@ -29,15 +27,8 @@ def _search_phrase(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class MediaLibrary:
+class MediaLibrary(ClientState):
     """Part of :class:`~adapters.shopify.client.ShopifyClient`: bytes and the shop's Files library."""
-
-    config: ShopifyConfig
-    shop: str
-    runtime: Runtime
-    session: requests.Session
-    retry: RetryPolicy
-    graphql: AdminGraphQL
 
     def fetch_bytes(self, url: str) -> bytes:
         """Download an image the store serves (no credentials are sent to the CDN)."""
