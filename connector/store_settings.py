@@ -22,8 +22,13 @@ STRICTNESS = ("lenient", "standard", "strict")
 _SHIFT = {"lenient": 0.5, "standard": 0.0, "strict": -0.25}
 
 
+#: a review limit this far out means the gate only holds (never fails): its band is then its pass limit
+_UNBOUNDED = 1e5
+
+
 def _shifted(pass_at: float, review_at: float, share: float) -> list[float]:
-    moved = pass_at + (review_at - pass_at) * share
+    band = review_at - pass_at if abs(review_at) < _UNBOUNDED else abs(pass_at)
+    moved = pass_at + band * share
     if min(pass_at, review_at) >= 0.0 and max(pass_at, review_at) <= 1.0:
         moved = min(1.0, max(0.0, moved))
     return [moved, review_at]

@@ -15,6 +15,7 @@ from sandbox.devstack import DevStack
 from sqlalchemy import select
 
 from connector.crypto import decrypt_json
+from connector.imaging import preset_settings
 from connector.models import Image, ImageStatus, ImageVersion, Run, Store
 from tests.conftest import base_env
 from tests.e2e.embedded_support import (
@@ -167,7 +168,8 @@ def test_settings_are_checked_before_they_are_saved(stack: DevStack, held: int) 
             "strict",
         )
         halo = store.settings["pipeline"]["thresholds"]["halo"]
-    assert halo[0] < 0.12 and halo[1] == 0.40  # strict: passes less, the line to "fails" stays
+    standard = preset_settings("marketplace").thresholds.halo
+    assert halo[0] < standard[0] and halo[1] == standard[1]  # strict: passes less, the line to "fails" stays
 
 
 def test_the_page_content_and_other_actions_answer_for_the_own_store_only(stack: DevStack, held: int) -> None:
