@@ -66,3 +66,10 @@ def test_rq_jobs_are_queued_by_name_never_imported_by_the_core(graph: ImportGrap
     """jobs.tasks imports the core; the core queues its functions by dotted name (connector.enqueue)."""
     assert graph.importers_of("jobs.tasks") == {}
     assert "connector" in {m.split(".")[0] for m in graph.edges["jobs.tasks"]}
+
+
+def test_the_cli_adds_the_devkit_commands_through_entry_points_only() -> None:
+    from connector.cli.base import LAZY_COMMANDS, _plugin_commands
+
+    assert all(module.startswith("connector.") for module, _ in LAZY_COMMANDS.values())
+    assert {"demo", "sandbox"} <= set(_plugin_commands())  # declared by devkit/pyproject.toml
