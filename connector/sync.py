@@ -329,6 +329,8 @@ def _mirror_images(
         if image is None and own:
             report.own_media_seen += 1
             continue
+        if image is None and remote_image.media_id in media.busy:
+            continue  # entering a slot through an unfinished operation (a rollback's original): it records it
         if image is None:
             batch.add(product_id, remote_image)
             report.new_images += 1

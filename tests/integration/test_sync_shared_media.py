@@ -7,11 +7,11 @@ import pytest
 from sandbox.fake_platform import FakeApp
 from sqlalchemy import select
 
-from connector.models import Image, ImageStatus, Product
+from connector.models import Image, ImageStatus, Operation, OperationKind, OperationState, Product
 from connector.services import Services
 from connector.stores import save_install
 from connector.sync import SHARED, SYNC_BATCH, sync_store
-from tests.helpers import png
+from tests.helpers import add_result, png
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +62,40 @@ def test_a_photo_two_products_show_is_queued_once_and_freed_when_its_owner_drops
     freed = slots[cup.product_id]
     assert (freed.status, freed.failure_code, freed.failure_reason) == (ImageStatus.NEW.value, None, None)
     assert freed.id in later.to_process and owner.id not in later.to_process
+
+
+def test_media_entering_a_slot_through_an_unfinished_operation_is_not_a_new_slot(
+    services: Services,
+) -> None:
+    """A rollback re-attaches the merchant's original before it records it; a sync running in
+    between (the platform's products/update) must not mirror that media as a second slot."""
+    app = services.platforms["fake"]
+    assert isinstance(app, FakeApp)
+    shop = app.store("in-flight.fake")
+    mug = shop.add_product("mug", [png((200, 10, 10))])
+    store_id = save_install(services, "fake", shop.shop, {"token": f"tok-{shop.shop}"})
+    sync_store(services, store_id)
+    slot = _slots(services, mug.media[0])[mug.product_id]
+    entering = shop.add_product("spare", [png((10, 10, 200))]).media[0]  # a media id the shop knows
+    with services.session() as s:
+        version_id = add_result(s, slot.id, b"result", "source")
+        s.add(
+            Operation(
+                store_id=store_id,
+                product_id=slot.product_id,
+                image_id=slot.id,
+                version_id=version_id,
+                kind=OperationKind.ROLLBACK.value,
+                state=OperationState.RUNNING.value,
+                idempotency_key="in-flight-rollback",
+                old_media_id=mug.media[0],
+                new_media_id=entering,
+            )
+        )
+    mug.media.append(entering)  # attached, not yet recorded: the operation is still running
+    shop.touch(mug)
+
+    report = sync_store(services, store_id)
+
+    assert mug.product_id not in _slots(services, entering)
+    assert report.new_images == 0 and slot.id in {i.id for i in _slots(services, mug.media[0]).values()}
