@@ -90,6 +90,7 @@ def _image_status(stack: DevStack, image_id: int) -> str:
 # ------------------------------------------------------------------------- whole run
 
 
+@pytest.mark.timeout(900)  # 100+ images replaced then rolled back through real workers: minutes on 2 cores
 def test_rollback_of_a_whole_run_restores_every_original(stack: DevStack) -> None:
     store_id = install_quietly(stack, RUN_SHOP, seed=3, size=35)
     before = {p["id"]: p for p in _all_products(stack, RUN_SHOP, render=True)}
