@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,3 +141,32 @@ def _unit_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytes
 
     monkeypatch.setattr(cutter, "_SESSIONS", {})  # no session loaded by an earlier test either
     monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """A headless chromium, or a skip saying how to get one.
+
+    One for the whole test session: Playwright's sync API cannot start a second time while the
+    first still runs, so every test that drives a browser takes this one.
+    """
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (`make browser` installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from sandbox.common.serve import Served, serve
 from sandbox.devstack import DevStack
 from sandbox.real_woocommerce import RealWooStore, SeededCatalog, TlsTerminator
 
 from connector.settings import Settings
 from connector.web import create_app
-from tests.browser.conftest import CHROMIUM_ARGS
 from tests.realstore.stores import ContractStore
 
 
@@ -76,31 +73,25 @@ def stop_connector(web: Served, tls: TlsTerminator, log: AccessLog) -> None:
     web.stop()
 
 
-def install_in_browser(connector: RealConnector) -> str:
+def install_in_browser(connector: RealConnector, browser: Any) -> str:
     """A merchant installs from the connector's install link in chromium: logs in to the store, approves
     WooCommerce's key grant, then WordPress's Application Password page; the page it ends on."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (`make browser` installs it as root)")
-    from playwright.sync_api import sync_playwright
-
     link = f"{connector.public_url}/install/woocommerce?{urlencode({'shop': connector.store.url})}"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(ignore_https_errors=True).new_page()
-            page.set_default_timeout(120_000)
-            page.goto(link)
-            page.fill("#username", "admin")  # WooCommerce's key grant shows its login form first
-            page.fill("#password", connector.store.admin_password)
-            page.click("button[name=login]")
-            page.click("a.wc-auth-approve")  # the keys go to the connector's https callback
-            page.wait_for_selector("#approve")  # WordPress's Application Password page
-            page.click("#approve")
-            page.wait_for_url("**/stores/*", wait_until="load")
-            return str(page.url)
-        finally:
-            browser.close()
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(link)
+        page.fill("#username", "admin")  # WooCommerce's key grant shows its login form first
+        page.fill("#password", connector.store.admin_password)
+        page.click("button[name=login]")
+        page.click("a.wc-auth-approve")  # the keys go to the connector's https callback
+        page.wait_for_selector("#approve")  # WordPress's Application Password page
+        page.click("#approve")
+        page.wait_for_url("**/stores/*", wait_until="load")
+        return str(page.url)
+    finally:
+        context.close()
 
 
 def webhooks_to(api: ContractStore, url: str) -> list[dict[str, Any]]:

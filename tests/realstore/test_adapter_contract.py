@@ -98,13 +98,13 @@ def test_replace_keeps_slot_alt_and_variation_links_and_rollback_restores_them(s
     pid, variations = store.product("Car", [front, back], {"Blue": front, "Green": green})
     before = client.get_product(str(pid))
     assert before is not None
-    new = client.upload_media(str(pid), png(), f"ic-{pid}-0-{secrets.token_hex(3)}.png", "image/png", None)
+    name = f"ic-{pid}-0-{secrets.token_hex(3)}.png"
+    new = client.upload_media(str(pid), png(), name, "image/png", "Studio cut-out")  # the slot's alt
     for _ in range(2):  # every step twice: the second run changes nothing
         client.attach_media(str(pid), new)
         client.move_media(str(pid), new, 0)
         client.link_variants(str(pid), new, (str(variations["Blue"]),))
         client.detach_media(str(pid), str(front))
-    client.set_alt(str(pid), new, "Studio cut-out")
     assert store.shown(pid) == [int(new), back]
     assert store.variation_images(pid) == {variations["Blue"]: int(new), variations["Green"]: green}
     assert store.media(new)["alt_text"] == "Studio cut-out"

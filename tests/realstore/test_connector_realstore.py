@@ -42,6 +42,7 @@ def connector(
     real_store: tuple[RealWooStore, SeededCatalog],
     test_certificate: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
+    browser: Any,
 ) -> Iterator[RealConnector]:
     """The connector installed on the real store through a browser, its first sync published."""
     store, catalog = real_store
@@ -50,7 +51,7 @@ def connector(
     try:
         api = ContractStore("real", store.url, dict(store.credentials), deliver=store.run_queue)
         running = RealConnector(stack, tls, store, catalog, api, log)
-        running.landing = install_in_browser(running)
+        running.landing = install_in_browser(running, browser)
         with stack.services.session() as s:
             row = s.scalar(select(Store).where(Store.platform == "woocommerce"))
             assert row is not None, "the install created no store"
