@@ -24,10 +24,6 @@ _BULK_RUNNING = {"CREATED", "RUNNING", "CANCELING"}
 class BulkExport(ClientState):
     """Part of :class:`~adapters.shopify.client.ShopifyClient`: syncs of large shops by bulk operation."""
 
-    def _download(self, url: str, sink: IO[bytes], what: str, limit: int | None) -> None:
-        """Provided by :class:`~adapters.shopify.media_library.MediaLibrary`."""
-        raise NotImplementedError
-
     def iter_products_bulk(self, updated_since: datetime | None = None) -> Iterator[RemoteProduct]:
         """Products by bulk operations: export products, then variant media; rebuild from JSONL.
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
-from typing import IO, Any
-
-import requests
+from typing import Any
 
 from adapters.shopify import documents as docs
 from adapters.shopify.catalog import (
     filename_from_url,
 )
 from adapters.shopify.client_state import ClientState
-from adapters.shopify.http import send, transport_error
+from adapters.shopify.http import send
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
 from connector.errors import MediaFailed, NotFound, PlatformError, TransientError
 from connector.port import MediaState, MediaStatus
@@ -36,28 +34,6 @@ class MediaLibrary(ClientState):
             self._download(url, spool, "downloading an image", limit=self.config.max_download_bytes)
             spool.seek(0)
             return spool.read()
-
-    def _download(self, url: str, sink: IO[bytes], what: str, limit: int | None) -> None:
-        def attempt() -> None:
-            sink.seek(0)
-            sink.truncate()
-            response = send(self.session, "GET", url, what, self.config.timeout, stream=True)
-            size = 0
-            try:
-                for chunk in response.iter_content(chunk_size=256 * 1024):
-                    size += len(chunk)
-                    if limit is not None and size > limit:
-                        raise PlatformError(
-                            f"{what}: larger than {limit} bytes",
-                            hint="raise max_download_bytes or shrink the image",
-                        )
-                    sink.write(chunk)
-            except requests.RequestException as exc:
-                raise transport_error(exc, what) from exc
-            finally:
-                response.close()
-
-        self.retry.run(attempt)
 
     # --------------------------------------------------------------- media library
 
