@@ -81,7 +81,7 @@ def mirror_products(
     Existing rows are read with one query per table and updated; new products and images are
     inserted with one multi-row statement each.
     """
-    media.new_batch()
+    media.new_batch(session)
     wanted = [r.product_id for r in remotes]
     products = {
         p.platform_id: p

@@ -79,22 +79,26 @@ class KnownMedia:
     sync stays linear in the catalog and still recognises media an operation uploaded while it
     ran: the store showed the batch's products after such an operation recorded its upload, and
     the batch re-reads after that.  ``slots`` counts the slots naming each media (as original or
-    as shown); the sync adds the slots it inserts, so a media counted once is in no other slot and
-    the sharing rule has nothing to decide for it.  Without ``count_slots`` (a sync of one product,
-    where reading every slot of the store costs more than it saves) every media may be shared.
+    as shown), read at the first batch; the sync adds the slots it inserts, so a media counted
+    once is in no other slot and the sharing rule has nothing to decide for it.  Without
+    ``count_slots`` (a sync of one product, where reading every slot of the store costs more than
+    it saves) every media may be shared.
     """
 
     def __init__(self, session: Session, store_id: int, count_slots: bool = True) -> None:
         self.store_id = store_id
+        self.count_slots = count_slots
         self.slots: Counter[str] | None = None
-        if count_slots:
-            self.slots = Counter()
-            rows = session.execute(
-                select(Image.original_media_id, Image.platform_media_id).where(Image.store_id == store_id)
-            )
-            for original, shown in rows:
-                self.count_slot(original, shown)
         self.refresh(session)
+
+    def _read_slots(self, session: Session) -> None:
+        """Count the store's slots (at the first batch: a listing that took long is over by then)."""
+        self.slots = Counter()
+        rows = session.execute(
+            select(Image.original_media_id, Image.platform_media_id).where(Image.store_id == self.store_id)
+        )
+        for original, shown in rows:
+            self.count_slot(original, shown)
 
     def count_slot(self, original: str, shown: str) -> None:
         """Note one more slot holding these media."""
@@ -113,9 +117,11 @@ class KnownMedia:
         self.busy = busy_media_ids(session, self.store_id)
         self.fresh = True
 
-    def new_batch(self) -> None:
+    def new_batch(self, session: Session) -> None:
         """Products read from the store after the last refresh follow: allow one more refresh."""
         self.fresh = False
+        if self.count_slots and self.slots is None:
+            self._read_slots(session)
 
     def refresh_once(self, session: Session) -> None:
         """Refresh unless this batch already did."""
