@@ -6,7 +6,8 @@
 
 Each figure comes from a fresh subprocess that imports what ``connector worker`` imports (the rq
 tasks) and runs what a process job runs on its bytes: ``run_pipeline`` with the worker's model
-session (``SessionTuning`` from the settings: memory arena off, one thread per usable CPU), then
+session (``SessionTuning`` from the settings: memory arena off, one thread per usable CPU; on huge
+pages as ``connector worker`` re-runs itself, unless ``WORKER_HUGE_PAGES=false``), then
 the worker's after-job memory release.  "steady" is the RSS after the first ten jobs, "growth" the
 RSS change from job 100 (or a tenth of the run) to the last job, "peak" the kernel's VmHWM.  The
 large inputs are the biggest the loader accepts: a 6300 x 6300 PNG (39.7 MP, under the 40 MP
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,7 +53,7 @@ def child(mode: str, count: int, arena: bool) -> None:
     """Run in the subprocess: the jobs, then one JSON line of figures on stdout."""
     import jobs.tasks  # noqa: F401  (what the worker process has imported)
     from connector.settings import get_settings
-    from connector.worker_memory import release_memory, tune_allocator
+    from connector.worker_memory import FREEZE_AFTER_JOBS, release_memory, tune_allocator
 
     tune_allocator()  # as the worker does when it starts
     from jobs.imaging import PipelineSettings, SessionTuning, get_cutter, run_pipeline
@@ -67,14 +69,19 @@ def child(mode: str, count: int, arena: bool) -> None:
     for n in range(1, count + 1):
         outcome = run_pipeline(inputs[(n - 1) % len(inputs)], pipeline, cutter)
         del outcome
-        release_memory()
+        release_memory(freeze=n <= FREEZE_AFTER_JOBS)  # as LeanWorker does
         marks[n] = rss_mib()
     print(json.dumps({"before": before, "marks": marks, "peak": peak_rss_mib()}))
 
 
 def _run_child(mode: str, jobs: int, arena: bool) -> dict:
+    from connector.settings import get_settings
+    from connector.worker_memory import huge_pages_environment
+
     args = [sys.executable, __file__, "--child", mode, "--jobs", str(jobs)] + (["--arena"] if arena else [])
-    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT).stdout
+    # the environment ``connector worker`` re-runs itself under (huge pages unless WORKER_HUGE_PAGES=false)
+    env = huge_pages_environment(dict(os.environ), get_settings().worker_huge_pages) or dict(os.environ)
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     figures["marks"] = {int(k): v for k, v in figures["marks"].items()}
     return figures
