@@ -40,6 +40,10 @@ def people_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     total = int(hard.sum())
     if not total:
         return 0.0
+    # the subject's box and the 2 px the opening looks beyond it: nothing outside counts
+    rows, cols = np.flatnonzero(hard.any(axis=1)), np.flatnonzero(hard.any(axis=0))
+    box = np.s_[max(0, rows[0] - 2) : rows[-1] + 3, max(0, cols[0] - 2) : cols[-1] + 3]
+    rgb, hard = rgb[box], hard[box]
     skin = ndimage.binary_opening(skin_pixels(rgb), iterations=1) & hard
     if skin.sum() > SKIN_COLOURED_PRODUCT * total or _same_hue(rgb[skin], rgb[hard & ~skin]):
         return 0.0

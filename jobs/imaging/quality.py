@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -237,7 +238,9 @@ def output_scores(
     """Measures of the encoded result: colour fidelity, background purity, resolution, upscale, fill."""
     decoded = Image.open(io.BytesIO(output))
     decoded.load()
-    result = decoded.convert("RGBA")
+    if decoded.mode not in ("RGB", "RGBA"):
+        decoded = decoded.convert("RGBA")
+    result = np.asarray(decoded)  # H x W x 3 (opaque) or 4
     x0, y0, x1, y1 = layout.placed
     scores = {
         "resolution": min(1.0, layout.scale / layout.expected_scale),
@@ -251,46 +254,69 @@ def output_scores(
     return scores
 
 
+def _opaque(pixels: np.ndarray) -> np.ndarray:
+    """Which pixels of an RGB(A) array are fully opaque."""
+    return pixels[..., 3] == 255 if pixels.shape[-1] == 4 else np.ones(pixels.shape[:2], dtype=bool)
+
+
 def _colour_fidelity(
-    result: Image.Image, rgb: Image.Image, layout: Layout, subject_alpha: Image.Image
+    result: np.ndarray, rgb: Image.Image, layout: Layout, subject_alpha: Image.Image
 ) -> float:
     x0, y0, x1, y1 = layout.placed
     size = (x1 - x0, y1 - y0)
     reference = rgb.convert("RGB").crop(layout.box).resize(size, Image.Resampling.LANCZOS)
-    got = result.crop(layout.placed)
+    got = _crop(result, layout.placed)
     alpha = np.asarray(subject_alpha.crop(layout.placed)) >= 250
-    solid = erode(alpha, iterations=2) & (np.asarray(got.getchannel("A")) == 255)
+    solid = erode(alpha, iterations=2) & _opaque(got)
     if solid.sum() < 16:
         return 0.0
     step = max(1, int(np.sqrt(solid.sum() / 40_000)))
     ref = np.asarray(reference)[::step, ::step][solid[::step, ::step]]
-    out = np.asarray(got.convert("RGB"))[::step, ::step][solid[::step, ::step]]
+    out = got[::step, ::step, :3][solid[::step, ::step]]
     delta = np.linalg.norm(lab(ref[None]) - lab(out[None]), axis=-1)
     return float(delta.mean())
 
 
+def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``pixels`` cropped to ``box`` as PIL crops (the part outside the array, if any, transparent black)."""
+    x0, y0, x1, y1 = box
+    height, width = pixels.shape[:2]
+    if x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height:
+        return pixels[y0:y1, x0:x1]
+    out = np.zeros((max(0, y1 - y0), max(0, x1 - x0), pixels.shape[2]), dtype=pixels.dtype)
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = pixels[sy0:sy1, sx0:sx1]
+    return out
+
+
 def _purity(
-    result: Image.Image,
+    result: np.ndarray,
     subject_alpha: Image.Image,
     shadow: Image.Image | None,
     background: tuple[int, int, int, int],
 ) -> float:
-    step = max(1, -(-max(result.size) // PURITY_SIDE))
+    size = (result.shape[1], result.shape[0])
+    step = max(1, -(-max(size) // PURITY_SIDE))
     occupied = np.asarray(subject_alpha)[::step, ::step] > 0
     if shadow is not None:
         occupied |= np.asarray(shadow)[::step, ::step] > 0
-    reach = max(4, round(0.012 * max(result.size)))
+    reach = max(4, round(0.012 * max(size)))
     occupied = _dilate(occupied, max(1, -(-reach // step)))
     free = ~occupied
     if not free.any():
         return 1.0
-    pixels = np.asarray(result)[::step, ::step][free].astype(np.int16)
+    grid = result[::step, ::step]
+    count = int(free.sum())
     if background[3] == 0:
-        return float((pixels[:, 3] == 0).mean())
+        clear = grid[..., 3] == 0 if grid.shape[-1] == 4 else np.zeros(free.shape, dtype=bool)
+        return float(np.count_nonzero(clear & free) / count)
     tolerance = 0 if background[:3] == (255, 255, 255) else 3
-    target = np.array(background[:3], dtype=np.int16)
-    ok = (np.abs(pixels[:, :3] - target).max(axis=1) <= tolerance) & (pixels[:, 3] == 255)
-    return float(ok.mean())
+    low = tuple(max(0, c - tolerance) for c in background[:3])
+    high = tuple(min(255, c + tolerance) for c in background[:3])
+    # every channel within the tolerance of the backdrop's, and opaque
+    ok = cv2.inRange(np.ascontiguousarray(grid[..., :3]), low, high).astype(bool) & _opaque(grid)
+    return float(np.count_nonzero(ok & free) / count)
 
 
 def judge(scores: dict[str, float], thresholds: Thresholds, stages: Iterable[Stage] = STAGES) -> Judgement:
