@@ -90,6 +90,9 @@ def put_on_queue(services: Services, spec: JobSpec) -> bool:
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
     guard = f"{spec.job_id}:enqueueing"
     try:
+        # the common case (a product changing again while its sync waits): one Redis read, no writes
+        if _status_live(queue, spec.job_id):
+            return False
         if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
             return False
     except RedisError:  # Redis down: the database keeps the job, the reconciler queues it later
@@ -114,6 +117,17 @@ def put_on_queue(services: Services, spec: JobSpec) -> bool:
         return True
     finally:
         queue.connection.delete(guard)
+
+
+def _status_live(queue: Queue, job_id: str) -> bool:
+    """Whether the job's hash says it is live (one HGET; :func:`rq_job_live` also cleans up)."""
+    status = queue.connection.hget(RqJob.key_for(job_id), "status")
+    if status is None:
+        return False
+    try:
+        return RqStatus(status.decode() if isinstance(status, bytes) else status) in LIVE
+    except ValueError:  # a damaged hash: rq_job_live deletes it
+        return False
 
 
 def rq_job_live(queue: Queue, job_id: str) -> bool:
