@@ -6,7 +6,8 @@
 
 Each figure comes from a fresh subprocess that imports what ``connector worker`` imports (the rq
 tasks) and runs what a process job runs on its bytes: ``run_pipeline`` with the worker's model
-session (``SessionTuning`` from the settings: memory arena off, one thread per usable CPU), then
+session (``SessionTuning`` from the settings: memory arena off, one thread per usable CPU; on huge
+pages as ``connector worker`` re-runs itself, unless ``WORKER_HUGE_PAGES=false``), then
 the worker's after-job memory release.  "steady" is the RSS after the first ten jobs, "growth" the
 RSS change from job 100 (or a tenth of the run) to the last job, "peak" the kernel's VmHWM.  The
 large inputs are the biggest the loader accepts: a 6300 x 6300 PNG (39.7 MP, under the 40 MP
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,8 +75,13 @@ def child(mode: str, count: int, arena: bool) -> None:
 
 
 def _run_child(mode: str, jobs: int, arena: bool) -> dict:
+    from connector.settings import get_settings
+    from connector.worker_memory import huge_pages_environment
+
     args = [sys.executable, __file__, "--child", mode, "--jobs", str(jobs)] + (["--arena"] if arena else [])
-    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT).stdout
+    # the environment ``connector worker`` re-runs itself under (huge pages unless WORKER_HUGE_PAGES=false)
+    env = huge_pages_environment(dict(os.environ), get_settings().worker_huge_pages) or dict(os.environ)
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     figures["marks"] = {int(k): v for k, v in figures["marks"].items()}
     return figures

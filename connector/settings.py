@@ -66,6 +66,7 @@ class Settings:
     onnx_providers: tuple[str, ...]
     onnx_threads: int  # intra-op threads of the model session; 0: one per CPU the worker may use
     onnx_memory_arena: bool  # onnxruntime's CPU memory arena (never shrinks; off for lean workers)
+    worker_huge_pages: bool  # image workers re-run under glibc's huge-pages tunable (fewer page faults)
     preset: str
     default_mode: str  # auto | review
     queue_name: str
@@ -135,6 +136,7 @@ class Settings:
             onnx_providers=providers,
             onnx_threads=int(e.get("ONNX_THREADS", "0")),
             onnx_memory_arena=_bool(e.get("ONNX_MEMORY_ARENA", "false")),
+            worker_huge_pages=_bool(e.get("WORKER_HUGE_PAGES", "true")),
             preset=e.get("DEFAULT_PRESET", "clean-white"),
             default_mode=mode,
             queue_name=e.get("QUEUE_NAME", "images"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from connector.cli.base import (
@@ -70,9 +72,12 @@ def worker(burst: bool, fork: bool, publisher: bool) -> None:
     """
     from connector.logs import configure_logging
     from connector.safety import refuse_unsafe_start
+    from connector.settings import Settings
     from connector.worker_loop import run_worker, wait_for_schema
-    from connector.worker_memory import worker_queue_names
+    from connector.worker_memory import rerun_with_huge_pages, worker_queue_names
 
+    if not publisher:
+        rerun_with_huge_pages(sys.argv[1:], Settings.from_env().worker_huge_pages)
     services = get_services()
     refuse_unsafe_start(services.settings)
     configure_logging(services.settings)

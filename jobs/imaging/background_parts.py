@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, depth, sample
+from jobs.imaging.measure import CAMOUFLAGE_DE, Cut, Palette, Photo, erode, gradient, sample
 
 #: Ignore pieces smaller than this share of the subject (noise, specular spots).
 MIN_PIECE = 0.001
@@ -28,25 +28,27 @@ CROSSED = 2.0
 CAMOUFLAGED_CORE = 0.05
 
 
-def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+def background_part_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, float]:
     """``filled_holes`` and ``background_patches``, each as a share of the subject (work size)."""
-    hard = mask >= 0.5
+    photo, cut = Photo.of(rgb), Cut.of(mask)
+    rgb, hard = photo.rgb, cut.hard
     total = int(hard.sum())
     none = {"filled_holes": 0.0, "background_patches": 0.0}
     if total < 64 or hard.all():
         return none
     r = max(2, round(0.006 * max(hard.shape)))
-    depth_in, depth_out = depth(hard), depth(~hard)
+    depth_in, depth_out = cut.depth_in, cut.depth_out
     ring = (depth_out > r) & (depth_out <= 6 * r)
     if not ring.any():
         return none
     backdrop = Palette(sample(rgb[ring]))
     looks_background = np.zeros_like(hard)
-    looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE)
+    subject, subject_lab = rgb[hard], photo.lab[hard]
+    looks_background[hard] = backdrop.near(subject, CAMOUFLAGE_DE, subject_lab)
     core = (depth_in > max(2 * r, 0.35 * float(depth_in.max()))) & ~looks_background
     own = np.zeros_like(hard)
     if core.any():
-        own[hard] = Palette(sample(rgb[core])).near(rgb[hard], CAMOUFLAGE_DE / 2)
+        own[hard] = Palette(sample(rgb[core])).near(subject, CAMOUFLAGE_DE / 2, subject_lab)
     camouflaged = core.sum() < CAMOUFLAGED_CORE * max(int((depth_in > 2 * r).sum()), 1)
     labels, count = ndimage.label(looks_background)
     if not count:
@@ -64,11 +66,6 @@ def background_part_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float
     return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}
 
 
-def _gradient(rgb: np.ndarray) -> np.ndarray:
-    grey = rgb.astype(np.float32).mean(axis=2)
-    return np.hypot(ndimage.sobel(grey, 0), ndimage.sobel(grey, 1)) / 8
-
-
 def _crossed(
     rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray, large: np.ndarray, ring: np.ndarray
 ) -> np.ndarray:
@@ -76,10 +73,10 @@ def _crossed(
     crossed = np.zeros(len(ids), dtype=bool)
     if not large.any():
         return crossed
-    gradient = _gradient(rgb)
-    outside = float(gradient[ring].mean()) + 0.5
-    inner = np.where(ndimage.binary_erosion(labels > 0, iterations=2), labels, 0)  # away from their rims
+    edges = gradient(rgb.astype(np.float32).mean(axis=2))
+    outside = float(edges[ring].mean()) + 0.5
+    inner = np.where(erode(labels > 0, iterations=2), labels, 0)  # away from their rims
     counts = ndimage.sum_labels(inner > 0, inner, ids)
-    means = ndimage.sum_labels(gradient, inner, ids) / np.maximum(counts, 1)
+    means = ndimage.sum_labels(edges, inner, ids) / np.maximum(counts, 1)
     crossed[large] = np.asarray(means)[large] > CROSSED * outside
     return crossed

@@ -171,7 +171,8 @@ def rembg_session(
 ) -> object:
     """The process-wide rembg session for ``model`` on ``providers`` (created on first use).
 
-    ``tuning`` sets onnxruntime's options (default: memory arena off, one thread per usable CPU).
+    ``tuning`` sets onnxruntime's options (default: memory arena and memory patterns off, one
+    thread per usable CPU).
     """
     chosen = _providers(providers)
     tuning = tuning or SessionTuning()

@@ -1,26 +1,51 @@
-"""Colour and distance helpers shared by the QA measures and detectors (pure numpy/scipy)."""
+"""Colour and distance helpers shared by the QA measures and detectors (numpy, OpenCV, scipy)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
-from skimage.color import rgb2lab
 
 #: Within this CIE76 delta E of a region's common colour a pixel counts as that region's colour.
 CAMOUFLAGE_DE = 10.0
 
 
+def _linear_srgb() -> np.ndarray:
+    channel = np.arange(256, dtype=np.float64) / 255.0
+    return np.where(channel > 0.04045, ((channel + 0.055) / 1.055) ** 2.4, channel / 12.92).astype(np.float32)
+
+
+#: sRGB (D65) to XYZ, each row divided by the D65 white (2° observer), as scikit-image's rgb2lab.
+_XYZ_WHITE = (
+    np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
+    / np.array([0.95047, 1.0, 1.08883])[:, None]
+).astype(np.float32)
+#: (f(x), f(y), f(z), 1) to (L, a, b).
+_F_TO_LAB = np.array([[0, 116, 0, -16], [500, -500, 0, 0], [0, 200, -200, 0]], np.float32)
+_LINEAR = _linear_srgb()
+
+
 def lab(rgb: np.ndarray) -> np.ndarray:
-    """CIE Lab of uint8 RGB pixels."""
-    return np.asarray(rgb2lab(rgb.astype(np.float32) / 255.0))
+    """CIE Lab (D65, 2°) of uint8 RGB pixels (any shape ending in 3); scikit-image's ``rgb2lab`` to 1e-4."""
+    xyz = cv2.transform(_LINEAR[rgb].reshape(-1, 1, 3), _XYZ_WHITE)
+    f = cv2.pow(xyz, 1.0 / 3.0)
+    small = xyz <= 0.008856
+    if small.any():
+        f[small] = 7.787 * xyz[small] + np.float32(16.0 / 116.0)
+    return np.asarray(cv2.transform(f, _F_TO_LAB)).reshape(rgb.shape)
 
 
 def depth(region: np.ndarray) -> np.ndarray:
-    """Distance of every pixel of ``region`` to the nearest pixel outside it (0 outside)."""
+    """Exact Euclidean distance of every pixel of ``region`` to the nearest pixel outside it (0 outside)."""
     if region.all():
-        return np.full(region.shape, np.inf)
-    return np.asarray(ndimage.distance_transform_edt(region))
+        return np.full(region.shape, np.inf, dtype=np.float32)
+    return cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def max_filter(values: np.ndarray, size: int) -> np.ndarray:
+    """The maximum over a ``size`` x ``size`` square around each pixel (float32)."""
+    kernel = np.ones((size, size), np.uint8)
+    return cv2.dilate(values.astype(np.float32), kernel, borderType=cv2.BORDER_REPLICATE)
 
 
 class Palette:
@@ -38,11 +63,18 @@ class Palette:
         centres = np.stack([(common // 256) % 16, (common // 16) % 16, common % 16], axis=-1) * 16 + 8
         self._tree = cKDTree(lab(centres[None].astype(np.uint8))[0]) if common.size else None
 
-    def near(self, rgb_pixels: np.ndarray, delta_e: float) -> np.ndarray:
-        """For each pixel: is a common colour of the region within ``delta_e``?"""
+    def near(
+        self, rgb_pixels: np.ndarray, delta_e: float, lab_pixels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """For each pixel: is a common colour of the region within ``delta_e``?
+
+        ``lab_pixels`` are the same pixels in Lab when the caller has them already.
+        """
         if self._tree is None or rgb_pixels.size == 0:
             return np.zeros(len(rgb_pixels), dtype=bool)
-        distance, _index = self._tree.query(lab(rgb_pixels[None])[0], k=1)
+        query = lab(rgb_pixels) if lab_pixels is None else lab_pixels
+        # The bound prunes the search; anything beyond it comes back as inf.
+        distance, _index = self._tree.query(query, k=1, distance_upper_bound=delta_e * 1.001)
         return np.asarray(distance <= delta_e)
 
 
@@ -58,3 +90,89 @@ def sample(pixels: np.ndarray, limit: int = 40_000) -> np.ndarray:
     """Every n-th pixel, at most about ``limit`` of them."""
     step = max(1, len(pixels) // limit)
     return pixels[::step]
+
+
+class Cut:
+    """A cut at work size (pixels with mask ≥ 0.5) and its distance maps, each computed once.
+
+    The measures and detectors of one cut-out share one ``Cut``, so no distance map is computed twice.
+    """
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.hard = mask >= 0.5
+        self._inside: np.ndarray | None = None
+        self._outside: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, mask: np.ndarray | Cut) -> Cut:
+        """``mask`` itself when it is a ``Cut`` already, else the cut of a 0..1 mask."""
+        return mask if isinstance(mask, Cut) else cls(mask)
+
+    @property
+    def depth_in(self) -> np.ndarray:
+        """Distance of each subject pixel to the background (0 outside the subject)."""
+        if self._inside is None:
+            self._inside = depth(self.hard)
+        return self._inside
+
+    @property
+    def depth_out(self) -> np.ndarray:
+        """Distance of each background pixel to the subject (0 inside the subject)."""
+        if self._outside is None:
+            self._outside = depth(~self.hard)
+        return self._outside
+
+
+def components(region: np.ndarray) -> np.ndarray:
+    """Pixel counts of the 8-connected components of a boolean ``region`` (empty when it has none)."""
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        region.astype(np.uint8), connectivity=8
+    )
+    return np.asarray(stats[1:count, cv2.CC_STAT_AREA])
+
+
+class Photo:
+    """A photo at work size (H, W, 3 uint8) and its Lab pixels, computed once for every measure."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = rgb
+        self._lab: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, rgb: np.ndarray | Photo) -> Photo:
+        """``rgb`` itself when it is a ``Photo`` already, else the photo of a uint8 RGB array."""
+        return rgb if isinstance(rgb, Photo) else cls(rgb)
+
+    @property
+    def lab(self) -> np.ndarray:
+        """CIE Lab of every pixel."""
+        if self._lab is None:
+            self._lab = lab(self.rgb)
+        return self._lab
+
+
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+
+
+def erode(region: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """Binary erosion by the 3 x 3 cross, the image border eroding (scipy's ``binary_erosion``)."""
+    eroded = cv2.erode(
+        region.astype(np.uint8), _CROSS, iterations=iterations, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return eroded.astype(bool)
+
+
+def gaussian(values: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """Gaussian blur with scipy's kernel (radius ``truncate`` x ``sigma``) and mirrored border, in float32."""
+    radius = int(truncate * sigma + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    return cv2.sepFilter2D(values.astype(np.float32), -1, kernel, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def gradient(grey: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude of a float32 grey image, ÷ 8 (grey levels per pixel)."""
+    dx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+    dy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    return np.asarray(cv2.magnitude(dx, dy)) / 8

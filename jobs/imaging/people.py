@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from jobs.imaging.measure import lab, sample
+from jobs.imaging.measure import Cut, lab, sample
 
 #: Skin blobs smaller than this share of the subject are ignored (specks of warm colour).
 MIN_BLOB = 0.01
@@ -34,9 +34,9 @@ def skin_pixels(rgb: np.ndarray) -> np.ndarray:
     return explicit & (cr >= 135) & (cr <= 173) & (cb >= 77) & (cb <= 127)
 
 
-def people_score(rgb: np.ndarray, mask: np.ndarray) -> float:
+def people_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     """Share of the subject in sizeable skin-toned blobs (work size ``rgb`` and 0..1 ``mask``)."""
-    hard = mask >= 0.5
+    hard = Cut.of(mask).hard
     total = int(hard.sum())
     if not total:
         return 0.0

@@ -17,7 +17,19 @@ from scipy import ndimage
 from jobs.imaging.background_parts import background_part_scores
 from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
-from jobs.imaging.measure import CAMOUFLAGE_DE, Palette, border_pixels, depth, lab, sample
+from jobs.imaging.measure import (
+    CAMOUFLAGE_DE,
+    Cut,
+    Palette,
+    Photo,
+    border_pixels,
+    components,
+    depth,
+    erode,
+    gaussian,
+    lab,
+    sample,
+)
 from jobs.imaging.misplaced_edge import misplaced_edge_score
 from jobs.imaging.people import people_score
 from jobs.imaging.reflection import reflection_score
@@ -50,11 +62,6 @@ def _work_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _erode(region: np.ndarray, radius: float) -> np.ndarray:
-    """Erosion by a disk (the image border does not erode)."""
-    return depth(region) > radius
-
-
 def _dilate(region: np.ndarray, radius: float) -> np.ndarray:
     """Dilation by a disk."""
     if not region.any():
@@ -69,18 +76,19 @@ def _local_mean(lab: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.n
     """
     h, w = weight.shape
     small_w = weight[::2, ::2].astype(np.float32)
-    support = ndimage.gaussian_filter(small_w, sigma / 2, truncate=2.0)
+    support = gaussian(small_w, sigma / 2, truncate=2.0)
     means = np.empty((*small_w.shape, 3), np.float32)
     for c in range(3):
-        blurred = ndimage.gaussian_filter(lab[::2, ::2, c] * small_w, sigma / 2, truncate=2.0)
+        blurred = gaussian(lab[::2, ::2, c] * small_w, sigma / 2, truncate=2.0)
         means[..., c] = blurred / np.maximum(support, 1e-6)
     up = np.repeat(np.repeat(means, 2, axis=0), 2, axis=1)[:h, :w]
     return up, np.repeat(np.repeat(support, 2, axis=0), 2, axis=1)[:h, :w]
 
 
-def mask_scores(mask: np.ndarray) -> dict[str, float]:
+def mask_scores(mask: np.ndarray, cut: Cut | None = None) -> dict[str, float]:
     """Mask sanity on a 0..1 mask: area, edges touched, main component, fine structure, indecision."""
-    hard = mask >= 0.5
+    cut = cut or Cut(mask)
+    hard = cut.hard
     total = int(hard.sum())
     scores: dict[str, float] = {"mask_area": total / hard.size}
     sides = (hard[0], hard[-1], hard[:, 0], hard[:, -1])
@@ -88,20 +96,24 @@ def mask_scores(mask: np.ndarray) -> dict[str, float]:
     if total == 0:
         scores.update(main_component=0.0, thin_structure=0.0, uncertain=0.0)
         return scores
-    labels, count = ndimage.label(hard, structure=np.ones((3, 3), bool))
-    sizes = ndimage.sum_labels(hard, labels, index=np.arange(1, count + 1))
-    scores["main_component"] = float(sizes.max() / total)
+    scores["main_component"] = float(components(hard).max() / total)
     radius = max(1, round(0.012 * float(np.sqrt(total))))
-    opened = _dilate(_erode(hard, radius), radius)
+    opened = _dilate(cut.depth_in > radius, radius)
     scores["thin_structure"] = float((hard & ~opened).sum() / total)
-    soft = (mask > 0.15) & (mask < 0.85)
-    boundary = hard ^ ndimage.binary_erosion(hard)
-    away = ndimage.distance_transform_edt(~boundary) > SOFT_EDGE_PX
-    scores["uncertain"] = float((soft & away).sum() / max(int((hard | soft).sum()), 1))
+    scores["uncertain"] = uncertainty(mask, hard)
     return scores
 
 
-def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+def uncertainty(mask: np.ndarray, hard: np.ndarray | None = None) -> float:
+    """Share of the mask that is neither clearly subject nor background, away from the anti-aliased edge."""
+    hard = mask >= 0.5 if hard is None else hard
+    soft = (mask > 0.15) & (mask < 0.85)
+    boundary = hard ^ erode(hard)
+    away = depth(~boundary) > SOFT_EDGE_PX
+    return float((soft & away).sum() / max(int((hard | soft).sum()), 1))
+
+
+def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, float]:
     """Edge and colour measures of a cut on its own photo (both at work size).
 
     ``halo``: share of the inner edge band that looks like the local background (background kept);
@@ -111,14 +123,15 @@ def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     ``new_holes``: holes in the subject not showing background colours, as a share of the subject;
     ``camouflage``: share of the subject coloured like a plain backdrop (reflective, dark-on-dark).
     """
-    hard = mask >= 0.5
+    photo, cut = Photo.of(rgb), Cut.of(mask)
+    rgb, hard = photo.rgb, cut.hard
     total = int(hard.sum())
     if total == 0 or hard.all():
         return {"halo": 0.0, "clipped": 0.0, "low_contrast": 0.0, "new_holes": 0.0, "camouflage": 0.0}
-    lab_px = lab(rgb)
+    lab_px = photo.lab
     r = max(2, round(0.006 * max(hard.shape)))
     filled = ndimage.binary_fill_holes(hard)
-    depth_in, depth_out = depth(hard), depth(~hard)
+    depth_in, depth_out = cut.depth_in, cut.depth_out
     inner, outer = depth_in > r, depth_out <= r
     inner_band, outer_band = hard & ~inner, outer & ~hard
     fg_ref = inner & (depth_in <= 4 * r)
@@ -136,7 +149,7 @@ def edge_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     clipped = outer_band & distinct & (d_fg < 0.5 * d_bg)
     if plain:
         foreign = np.zeros_like(hard)
-        foreign[outer_band] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE)
+        foreign[outer_band] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE, lab_px[outer_band])
         clipped |= outer_band & ~distinct & valid & (d_fg < SEPARATION) & foreign
     scores = {
         "halo": _share(inner_band & distinct, d_bg < 0.5 * d_fg),
@@ -186,24 +199,26 @@ def cut_scores(
     """
     size = _work_size(rgb.size)
     small_mask = _small(mask, size)
-    scores = mask_scores(small_mask)
+    cut = Cut(small_mask)
+    scores = mask_scores(small_mask, cut)
     if raw is not None:
-        scores["uncertain"] = mask_scores(_small(raw, size))["uncertain"]
+        scores["uncertain"] = uncertainty(_small(raw, size))
     if edges:
-        small_rgb = np.asarray(rgb.convert("RGB").resize(size, Image.Resampling.BOX))
-        scores.update(edge_scores(small_rgb, small_mask))
-        scores.update(detector_scores(small_rgb, small_mask))
+        small = Photo(np.asarray(rgb.convert("RGB").resize(size, Image.Resampling.BOX)))
+        scores.update(edge_scores(small, cut))
+        scores.update(detector_scores(small, cut))
     return scores
 
 
-def detector_scores(rgb: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+def detector_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, float]:
     """The failure detectors' scores: reflection, filled holes, background patches, people, misplaced edge."""
+    photo, cut = Photo.of(rgb), Cut.of(mask)
     scores = {
-        "reflection": reflection_score(rgb, mask),
-        "people": people_score(rgb, mask),
-        "misplaced_edge": misplaced_edge_score(rgb, mask),
+        "reflection": reflection_score(photo.rgb, cut),
+        "people": people_score(photo.rgb, cut),
+        "misplaced_edge": misplaced_edge_score(photo.rgb, cut),
     }
-    scores.update(background_part_scores(rgb, mask))
+    scores.update(background_part_scores(photo, cut))
     return scores
 
 
@@ -244,7 +259,7 @@ def _colour_fidelity(
     reference = rgb.convert("RGB").crop(layout.box).resize(size, Image.Resampling.LANCZOS)
     got = result.crop(layout.placed)
     alpha = np.asarray(subject_alpha.crop(layout.placed)) >= 250
-    solid = ndimage.binary_erosion(alpha, iterations=2) & (np.asarray(got.getchannel("A")) == 255)
+    solid = erode(alpha, iterations=2) & (np.asarray(got.getchannel("A")) == 255)
     if solid.sum() < 16:
         return 0.0
     step = max(1, int(np.sqrt(solid.sum() / 40_000)))

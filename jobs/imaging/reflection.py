@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.imaging.measure import depth
+from jobs.imaging.measure import Cut
 
 #: Outline agreement (IoU) of the part below an axis and the part above it, flipped.
 OUTLINE_MATCH = 0.6
@@ -24,19 +24,20 @@ PICTURE_MATCH = 0.5
 AXES = 48
 
 
-def reflection_score(rgb: np.ndarray, mask: np.ndarray) -> float:
+def reflection_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     """Share of the subject that is a faded mirror image of the part above it (0 when none).
 
-    ``rgb`` is the photo (H, W, 3 uint8) and ``mask`` the cut (0..1), both at work size.
+    ``rgb`` is the photo (H, W, 3 uint8) and ``mask`` the cut (0..1, or its ``Cut``), both at work size.
     """
-    hard = mask >= 0.5
+    cut = Cut.of(mask)
+    hard = cut.hard
     total = int(hard.sum())
     rows = np.flatnonzero(hard.any(axis=1))
     if total < 64 or rows.size < 8:
         return 0.0
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     pixels = rgb.astype(np.float32)
-    outside = (depth(~hard) > 2) & ~hard
+    outside = (cut.depth_out > 2) & ~hard
     best = 0.0
     for axis in np.linspace(top + (bottom - top) / 3, bottom - 4, AXES).astype(int):
         span = min(bottom - axis, axis - top)
@@ -51,27 +52,32 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray) -> float:
         if both.sum() < 32 or not floor_rows.any():
             continue
         floor = pixels[axis : axis + span][floor_rows].mean(axis=0)
-        near, far = _fading(pixels, both, axis, span, floor)
-        if near <= FADED and far <= near and _row_match(pixels, both, axis, span, floor) >= PICTURE_MATCH:
+        if (
+            _faded(pixels, both, axis, span, floor)
+            and _row_match(pixels, both, axis, span, floor) >= PICTURE_MATCH
+        ):
             best = max(best, float(below.sum() / total))
     return best
 
 
-def _fading(
-    pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray
-) -> tuple[float, float]:
-    """How close to the floor the lower part is, relative to the upper part: near the axis and far from it."""
-    low = np.linalg.norm(pixels[axis : axis + span] - floor, axis=-1)
-    high = np.linalg.norm(pixels[axis - span : axis][::-1] - floor, axis=-1)
+def _faded(pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray) -> bool:
+    """Whether the lower part is much closer to the floor than the upper part near the axis
+    (``FADED``), and at least as close far from it."""
     half = max(1, span // 2)
-    ratios = []
-    for rows in (slice(0, half), slice(half, span)):
-        region = both[rows]
-        if not region.any():
-            ratios.append(1.0)
-            continue
-        ratios.append(float(low[rows][region].mean() / max(high[rows][region].mean(), 1.0)))
-    return ratios[0], ratios[1]
+    near = _closeness(pixels, both, axis, 0, half, floor)
+    return near <= FADED and _closeness(pixels, both, axis, half, span, floor) <= near
+
+
+def _closeness(
+    pixels: np.ndarray, both: np.ndarray, axis: int, start: int, stop: int, floor: np.ndarray
+) -> float:
+    """Distance to the floor colour of rows ``start:stop`` below the axis ÷ that of their mirror above it."""
+    region = both[start:stop]
+    if not region.any():
+        return 1.0
+    low = np.linalg.norm(pixels[axis + start : axis + stop][region] - floor, axis=-1)
+    high = np.linalg.norm(pixels[axis - stop : axis - start][::-1][region] - floor, axis=-1)
+    return float(low.mean() / max(high.mean(), 1.0))
 
 
 def _row_match(pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray) -> float:

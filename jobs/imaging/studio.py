@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
+from jobs.imaging.measure import depth
 from jobs.imaging.settings import PipelineSettings
 
 #: Alpha below this (0-255) is background noise from the model and is dropped; above the top it is opaque.
@@ -63,7 +64,7 @@ def clean_mask(mask: Image.Image) -> Image.Image:
     keep_ids = np.flatnonzero(sizes >= SPECK_SHARE * sizes.max()) + 1
     kept = np.isin(labels, keep_ids)
     reach = max(2.0, SOFT_REACH * max(small.size))
-    zone = ndimage.distance_transform_edt(~kept) <= reach
+    zone = depth(~kept) <= reach
     if zone.all():
         return levelled
     keep = Image.fromarray((zone * 255).astype(np.uint8), mode="L").resize(

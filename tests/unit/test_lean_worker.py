@@ -13,7 +13,12 @@ import pytest
 from PIL import Image
 
 from connector.settings import PROJECT_ROOT, Settings
-from connector.worker_memory import release_memory, worker_queue_names
+from connector.worker_memory import (
+    HUGE_PAGES_TUNABLE,
+    huge_pages_environment,
+    release_memory,
+    worker_queue_names,
+)
 from jobs.imaging import PipelineSettings, SessionTuning, load_image
 from jobs.imaging import loading as loading_module
 
@@ -42,6 +47,7 @@ def test_session_classes_come_without_the_matting_stack_and_rembg_still_works_af
 def test_session_options_turn_the_arena_off_and_use_the_cpus_given() -> None:
     options = SessionTuning().session_options()
     assert options.enable_cpu_mem_arena is False
+    assert options.enable_mem_pattern is False  # patterns grow the arena by whole blocks
     assert options.intra_op_num_threads == len(os.sched_getaffinity(0))
     assert options.inter_op_num_threads == 1
     chosen = SessionTuning(threads=3, memory_arena=True).session_options()
@@ -55,7 +61,18 @@ def test_settings_carry_the_session_choices_and_the_publish_queue() -> None:
     assert settings.queue_for("resume") == "ns-publish"
     assert settings.queue_for("process") == settings.queue_for("sync") == "ns-images"
     defaults = Settings.from_env({})
-    assert (defaults.onnx_threads, defaults.onnx_memory_arena) == (0, False)
+    assert (defaults.onnx_threads, defaults.onnx_memory_arena, defaults.worker_huge_pages) == (0, False, True)
+    assert Settings.from_env({"WORKER_HUGE_PAGES": "false"}).worker_huge_pages is False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tunables are Linux/glibc only")
+def test_image_workers_rerun_once_on_huge_pages_keeping_the_operators_tunables() -> None:
+    env = huge_pages_environment({"PATH": "/bin", "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}, wanted=True)
+    assert env is not None and env["PATH"] == "/bin"
+    assert env["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}"
+    assert huge_pages_environment(env, wanted=True) is None  # the re-run does not run again
+    assert huge_pages_environment({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}, wanted=True) is None
+    assert huge_pages_environment({}, wanted=False) is None
 
 
 def test_image_workers_take_image_work_first_and_publishers_only_store_writes() -> None:
