@@ -252,12 +252,12 @@ def main() -> int:
         server_cpu = tree_cpu_seconds(proc.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
         kept = recorded(env)
-        if args.redis_url:
-            forget_redis_keys(env)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
+        if args.redis_url and proc is not None:  # once no worker can write any more
+            forget_redis_keys(env)
     sent = len(latencies)
     achieved = (sent - failures) / wall if wall else 0.0
     lost = failures + max(0, (sent - failures) - kept)
