@@ -11,8 +11,11 @@ Shopify client's GraphQL counters (requests, throttled answers, seconds waited f
 and the process's peak RSS (VmHWM) against its RSS before the sync.
 
 Shopify is synced once by bulk operation (``SHOPIFY_BULK_THRESHOLD=1``) and once by pages (``0``).
-Paging is bounded by the cost bucket (1000 points, restoring 50/s on a standard plan), so the paged
-sync stops listing after ``--pages-budget`` seconds and its rate is projected to the whole catalog.
+The bulk sync's bound is the export's own time on the sync's clock: from the sync's start until
+the platform's JSONL files are complete and downloaded (what any sync must wait for before it
+knows the catalog); the ratio is the whole sync's time over it.  Paging is bounded by the cost
+bucket (1000 points, restoring 50/s on a standard plan), so the paged sync stops listing after
+``--pages-budget`` seconds and its rate is projected to the whole catalog.
 Prints figures; asserts nothing.
 """
 
@@ -38,12 +41,26 @@ from connector.port import PlatformApp, RemoteProduct, StoreClient
 
 
 class BudgetedClient:
-    """A store client whose product listing stops after a time budget; notes when the first product came."""
+    """A store client whose product listing stops after a time budget; notes when the first product came.
+
+    It also notes when the client last finished downloading a file (a bulk export's JSONL), as a
+    ``time.perf_counter()`` reading, so the export's end is measured on the sync's clock.
+    """
 
     def __init__(self, client: StoreClient, budget: float | None) -> None:
         self.client = client
         self.budget = budget
         self.first_product_after: float | None = None
+        self.downloaded_at: float | None = None
+        download = getattr(client, "_download", None)
+        if download is not None:
+
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                result = download(*args, **kwargs)
+                self.downloaded_at = time.perf_counter()
+                return result
+
+            client._download = timed  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
@@ -86,6 +103,7 @@ class SyncFigures:
     images: int
     seconds: float
     first_product_after: float
+    export_seconds: float  # from the sync's start until the last JSONL was downloaded (bulk only)
     http_requests: int
     graphql: dict[str, float] | None
     rss_before: float
@@ -124,6 +142,7 @@ def _sync_child(
         report.images,
         seconds,
         client.first_product_after or 0.0,
+        client.downloaded_at - started if client.downloaded_at is not None else 0.0,
         http.sent,
         stats,
         rss_before,
@@ -149,7 +168,14 @@ def run_sync(
 # ------------------------------------------------------------------------------ reporting
 
 
-def report(f: SyncFigures) -> None:
+def platform_export_seconds(stack: DevStack, shop: str) -> float:
+    """How long the Shopify sandbox ran the shop's bulk operations (created → completed), summed."""
+    state = stack.shopify.sandbox.state.shop(shop)
+    ops = state.bulk_operations.values() if state is not None else ()
+    return sum(op.completed_at - op.created_at for op in ops if op.completed_at is not None)
+
+
+def report(f: SyncFigures, platform_seconds: float = 0.0) -> None:
     partial = f.products < f.catalog
     print(f"\n--- {f.label}: {f.products} of {f.catalog} products, {f.images} images ---")
     print(
@@ -166,14 +192,14 @@ def report(f: SyncFigures) -> None:
             f"GraphQL: {g['requests']:.0f} requests, {g['throttled']:.0f} throttled, {g['retries']:.0f} "
             f"retries, {g['waited']:.1f} s waiting for cost points"
         )
-        _bounds(f, g)
+        _bounds(f, g, platform_seconds)
     print(
         f"sync process RSS: {f.rss_before:.0f} MiB before, peak {f.peak_rss:.0f} MiB "
         f"(+{f.peak_rss - f.rss_before:.0f})"
     )
 
 
-def _bounds(f: SyncFigures, g: dict[str, float]) -> None:
+def _bounds(f: SyncFigures, g: dict[str, float], platform_seconds: float) -> None:
     """Each Shopify sync's figure against its platform bound, measured in the same sync."""
     if f.products and g.get("actual_points"):
         per_product = g["actual_points"] / f.products
@@ -188,10 +214,14 @@ def _bounds(f: SyncFigures, g: dict[str, float]) -> None:
                 f"{per_product:.1f} points a product = {bound:.1f}/s): {f.rate / bound:.2f} "
                 "(above 1 while the full starting bucket lasts)"
             )
-    if f.first_product_after and f.products >= f.catalog and "bulk" in f.label:
+    if f.export_seconds and f.products >= f.catalog and "bulk" in f.label:
         print(
-            f"ratio sync ÷ export (first product after {f.first_product_after:.1f} s): "
-            f"{f.seconds / f.first_product_after:.2f}  (goal ≤ 1.2)"
+            f"export: the platform ran its bulk operations for {platform_seconds:.1f} s; their JSONL "
+            f"was downloaded {f.export_seconds:.1f} s after the sync started"
+        )
+        print(
+            f"ratio sync ÷ export (both from the sync's start, the export until its JSONL is downloaded): "
+            f"{f.seconds / f.export_seconds:.2f}  (goal ≤ 1.2)"
         )
 
 
@@ -234,7 +264,8 @@ def main() -> int:
                 (woo_store, "WooCommerce, by pages", woo_n, 0, None),
             ]
             for store_id, label, catalog, threshold, limit in runs:
-                report(run_sync(stack.env, store_id, label, catalog, threshold, limit))
+                figures = run_sync(stack.env, store_id, label, catalog, threshold, limit)
+                report(figures, platform_export_seconds(stack, "sync-bulk.myshopify.com"))
             print(f"\nsandboxes + web app (this process): peak RSS {peak_rss_mib():.0f} MiB")
     finally:
         if args.keep:

@@ -53,7 +53,7 @@ def child(mode: str, count: int, arena: bool) -> None:
     """Run in the subprocess: the jobs, then one JSON line of figures on stdout."""
     import jobs.tasks  # noqa: F401  (what the worker process has imported)
     from connector.settings import get_settings
-    from connector.worker_memory import release_memory, tune_allocator
+    from connector.worker_memory import FREEZE_AFTER_JOBS, release_memory, tune_allocator
 
     tune_allocator()  # as the worker does when it starts
     from jobs.imaging import PipelineSettings, SessionTuning, get_cutter, run_pipeline
@@ -69,7 +69,7 @@ def child(mode: str, count: int, arena: bool) -> None:
     for n in range(1, count + 1):
         outcome = run_pipeline(inputs[(n - 1) % len(inputs)], pipeline, cutter)
         del outcome
-        release_memory()
+        release_memory(freeze=n <= FREEZE_AFTER_JOBS)  # as LeanWorker does
         marks[n] = rss_mib()
     print(json.dumps({"before": before, "marks": marks, "peak": peak_rss_mib()}))
 

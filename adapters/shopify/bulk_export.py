@@ -9,7 +9,8 @@ from typing import IO, Any
 
 from adapters.shopify import documents as docs
 from adapters.shopify.catalog import (
-    products_from_jsonl,
+    drafts_from_jsonl,
+    remote_products,
     search_updated_since,
     variant_media_from_jsonl,
 )
@@ -28,24 +29,28 @@ class BulkExport(ClientState):
         """Products by bulk operations: export products, then variant media; rebuild from JSONL.
 
         Bulk queries nest connections at most two deep, so the media each variant shows comes
-        from a second export over every variant (also for an incremental sync).
+        from a second export over every variant (also for an incremental sync).  The products
+        file is parsed while the platform runs the second export.
         """
         with tempfile.TemporaryFile() as products, tempfile.TemporaryFile() as variants:
-            if not self._export(docs.bulk_products_query(search_updated_since(updated_since)), products):
+            query = docs.bulk_products_query(search_updated_since(updated_since))
+            if not self._export(self._start_bulk(query), products):
                 return
-            self._export(docs.bulk_variant_media_query(), variants)
-            shown = variant_media_from_jsonl(variants)
-            yield from products_from_jsonl(products, shown)
+            second = self._start_bulk(docs.bulk_variant_media_query())
+            drafts = drafts_from_jsonl(products)
+            self._export(second, variants)
+            yield from remote_products(drafts, variant_media_from_jsonl(variants))
 
-    def _export(self, query: str, sink: IO[bytes]) -> bool:
-        """Run one bulk query and download its JSONL into ``sink`` (rewound); False when empty."""
-        url = self._run_bulk(query)
+    def _export(self, started: tuple[str, float], sink: IO[bytes]) -> bool:
+        """Wait for a started bulk query and download its JSONL into ``sink`` (rewound); False when empty."""
+        url = self._finish_bulk(*started)
         if url:
             self._download(url, sink, "downloading a bulk export", limit=None)
         sink.seek(0)
         return bool(url)
 
-    def _run_bulk(self, query: str) -> str | None:
+    def _start_bulk(self, query: str) -> tuple[str, float]:
+        """Start a bulk query (after any other one of this app ends): its id and deadline."""
         deadline = self.runtime.monotonic() + self.config.bulk_timeout
         while True:
             data = self.graphql.execute(docs.BULK_RUN, {"query": query})["bulkOperationRunQuery"]
@@ -57,7 +62,11 @@ class BulkExport(ClientState):
                 raise_for_user_errors(errors, "starting a bulk export")
                 break
             self._wait_bulk(deadline, None)
-        operation = self._wait_bulk(deadline, data["bulkOperation"]["id"])
+        return str(data["bulkOperation"]["id"]), deadline
+
+    def _finish_bulk(self, operation_id: str, deadline: float) -> str | None:
+        """Wait for a bulk query to end: the URL of its JSONL (None when it found nothing)."""
+        operation = self._wait_bulk(deadline, operation_id)
         status = operation["status"]
         if status == "COMPLETED":
             return operation.get("url")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import orjson
 
 from adapters.shopify.ids import gid_type
 from connector.port import MediaState, RemoteImage, RemoteProduct
@@ -17,7 +18,13 @@ def filename_from_url(url: str | None) -> str | None:
     """The last path segment of a CDN or staged URL, without its query."""
     if not url:
         return None
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.isalpha() and "#" not in url:  # the usual absolute URL, without urlsplit's cost
+        path = rest.partition("?")[0]
+        path = path[path.find("/") :] if "/" in path else ""
+    else:
+        path = urlsplit(url).path
+    name = unquote(path.rsplit("/", 1)[-1])
     return name or None
 
 
@@ -70,6 +77,11 @@ class ProductDraft:
         """Every media id on the product, in display order (images, videos, 3D models)."""
         return [str(m["id"]) for m in self.media]
 
+    def show_variant_media(self, shown: Mapping[str, list[str]]) -> None:
+        """Set the media each variant shows (bulk exports read them in a second export)."""
+        for variant_id in self.variants:
+            self.variants[variant_id] = list(shown.get(variant_id, ()))
+
     def add_variant(self, node: Mapping[str, Any]) -> None:
         """Record one variant node and the media it shows."""
         media = (node.get("media") or {}).get("nodes") or []
@@ -112,7 +124,7 @@ def _rows(lines: Iterable[bytes | str]) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSONL stream, one at a time (the file is never held as a list)."""
     for raw in lines:
         if raw.strip():
-            yield json.loads(raw)
+            yield orjson.loads(raw)
 
 
 def variant_media_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, list[str]]:
@@ -127,27 +139,23 @@ def variant_media_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, list[str
     return shown
 
 
-def _attach(draft: ProductDraft, row: dict[str, Any], shown: Mapping[str, list[str]]) -> None:
+def _attach(draft: ProductDraft, row: dict[str, Any]) -> None:
     row_id = str(row["id"])
     if gid_type(row_id) == "ProductVariant":
-        draft.variants[row_id] = list(shown.get(row_id, ()))
+        draft.variants[row_id] = []  # the media it shows come from the variant export
     else:
         row.pop("__parentId", None)
         draft.media.append(row)
 
 
-def products_from_jsonl(
-    lines: Iterable[bytes | str], variant_media: Mapping[str, list[str]] | None = None
-) -> Iterator[RemoteProduct]:
+def drafts_from_jsonl(lines: Iterable[bytes | str]) -> dict[str, ProductDraft]:
     """Rebuild products from a bulk export: product rows and child rows with ``__parentId``.
 
     The file is read in one pass, line by line.  Children are attached by parent id wherever
     they appear (Shopify does not promise that a parent comes first: a child seen before its
     parent waits for it) and kept in file order, which is the connection's order (so media
-    positions survive).  ``variant_media`` (from :func:`variant_media_from_jsonl`) says which
-    media each variant shows.  Each product is handed out once, and dropped from memory then.
+    positions survive).  Variants show no media yet (:meth:`ProductDraft.show_variant_media`).
     """
-    shown = variant_media or {}
     products: dict[str, ProductDraft] = {}
     waiting: dict[str, list[dict[str, Any]]] = {}
     for row in _rows(lines):
@@ -156,10 +164,30 @@ def products_from_jsonl(
             draft = ProductDraft.from_node(row)
             products[draft.product_id] = draft
             for child in waiting.pop(draft.product_id, ()):
-                _attach(draft, child, shown)
+                _attach(draft, child)
         elif parent in products:
-            _attach(products[parent], row, shown)
+            _attach(products[parent], row)
         else:
             waiting.setdefault(str(parent), []).append(row)
+    return products
+
+
+def remote_products(
+    products: dict[str, ProductDraft], variant_media: Mapping[str, list[str]] | None = None
+) -> Iterator[RemoteProduct]:
+    """The port's products from drafts, each handed out once and dropped from memory then.
+
+    ``variant_media`` (from :func:`variant_media_from_jsonl`) says which media each variant shows.
+    """
+    shown = variant_media or {}
     for product_id in list(products):
-        yield products.pop(product_id).to_remote()
+        draft = products.pop(product_id)
+        draft.show_variant_media(shown)
+        yield draft.to_remote()
+
+
+def products_from_jsonl(
+    lines: Iterable[bytes | str], variant_media: Mapping[str, list[str]] | None = None
+) -> Iterator[RemoteProduct]:
+    """Products of a bulk export (:func:`drafts_from_jsonl`) with the media each variant shows."""
+    yield from remote_products(drafts_from_jsonl(lines), variant_media)

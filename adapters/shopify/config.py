@@ -41,8 +41,9 @@ class ShopifyConfig:
     backoff_max: float = 30.0
     #: Refresh an expiring access token this many seconds before it expires.
     refresh_leeway: float = 300.0
-    #: Polling of asynchronous work (bulk operations, reorder jobs).
-    poll_interval: float = 1.0
+    #: First wait when polling a bulk operation (growing 1.5 times a poll up to ``poll_interval_max``;
+    #: a poll costs one point, and a short export is not kept waiting a second after it ends).
+    poll_interval: float = 0.25
     #: first wait when polling a short job such as a media reorder (usually done in well under a second)
     job_poll_interval: float = 0.2
     poll_interval_max: float = 10.0

@@ -38,6 +38,9 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     pixels = rgb.astype(np.float32)
     outside = (cut.depth_out > 2) & ~hard
+    # the outlines and pictures compared lie within the subject's columns; the floor spans the width
+    cols = np.flatnonzero(hard.any(axis=0))
+    hard, subject = hard[:, cols[0] : cols[-1] + 1], pixels[:, cols[0] : cols[-1] + 1]
     best = 0.0
     for axis in np.linspace(top + (bottom - top) / 3, bottom - 4, AXES).astype(int):
         span = min(bottom - axis, axis - top)
@@ -53,8 +56,8 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
             continue
         floor = pixels[axis : axis + span][floor_rows].mean(axis=0)
         if (
-            _faded(pixels, both, axis, span, floor)
-            and _row_match(pixels, both, axis, span, floor) >= PICTURE_MATCH
+            _faded(subject, both, axis, span, floor)
+            and _row_match(subject, both, axis, span, floor) >= PICTURE_MATCH
         ):
             best = max(best, float(below.sum() / total))
     return best

@@ -88,6 +88,28 @@ def test_release_memory_runs_between_jobs() -> None:
     release_memory()  # gc + malloc_trim where glibc offers it; must never fail
 
 
+def test_release_memory_collects_cycles_and_freezes_survivors_only_when_asked() -> None:
+    import gc
+    import weakref
+
+    class Node:
+        other: object = None
+
+    try:
+        cycle, survivor = Node(), Node()
+        cycle.other = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        release_memory(freeze=True)
+        assert gone() is None  # the job's cycles are collected before freezing
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and survivor is not None
+        release_memory()
+        assert gc.get_freeze_count() == frozen  # later jobs do not freeze what they leave
+    finally:
+        gc.unfreeze()
+
+
 def _png(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (200, 40, 40)).save(out, format="PNG")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -76,3 +77,21 @@ def test_timestamps_and_filenames() -> None:
     assert parse_datetime("2025-01-01T00:00:00Z") == datetime(2025, 1, 1, tzinfo=UTC)
     assert filename_from_url("https://cdn.shopify.com/s/files/1/files/a-b.jpg?v=123") == "a-b.jpg"
     assert filename_from_url(None) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cdn.shopify.com/s/files/1/files/a%20b.jpg?v=123",
+        "https://cdn.shopify.com",
+        "https://cdn.shopify.com?x=/y.jpg",
+        "https://cdn.shopify.com/dir/",
+        "http://127.0.0.1:8080/files/x.png",
+        "https://cdn.shopify.com/a.jpg#frag/b.jpg",
+        "/relative/c.webp?v=1",
+        "c.jpg",
+    ],
+)
+def test_filenames_match_the_url_path(url: str) -> None:
+    expected = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or None
+    assert filename_from_url(url) == expected
