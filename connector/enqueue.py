@@ -17,10 +17,12 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job as RqJob
 from rq.job import JobStatus as RqStatus
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
 
 from connector.models import Job, utcnow
 from connector.services import Services
-from connector.states import JOB_LIVE, JobStatus, set_state
+from connector.states import JOB_LIVE, JobStatus, set_state, sources
 
 RETRY_INTERVALS = [10, 60, 300]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -31,6 +33,7 @@ TASKS = "jobs.tasks"
 ENQUEUE_GUARD_SECONDS = 5
 
 LIVE = {RqStatus.QUEUED, RqStatus.STARTED, RqStatus.DEFERRED, RqStatus.SCHEDULED}
+LIVE_VALUES = frozenset(status.value for status in LIVE)
 
 
 def task(name: str) -> str:
@@ -90,14 +93,18 @@ def put_on_queue(services: Services, spec: JobSpec) -> bool:
     # queues the job, the others see it being queued (a mutex per job id, not a time window).
     guard = f"{spec.job_id}:enqueueing"
     try:
+        # the common case (a product changing again while its sync waits): one Redis read, no writes
+        if _rq_status(queue, spec.job_id) in LIVE_VALUES:
+            return False
         if not queue.connection.set(guard, 1, nx=True, ex=ENQUEUE_GUARD_SECONDS):
             return False
     except RedisError:  # Redis down: the database keeps the job, the reconciler queues it later
         _record(services, spec, unless_live=True)
         raise
     try:
-        if rq_job_live(queue, spec.job_id):
-            return False
+        status = _rq_status(queue, spec.job_id)  # again, now that this process holds the guard
+        if status is not None and (status in LIVE_VALUES or rq_job_live(queue, spec.job_id)):
+            return False  # (rq_job_live deletes a dead job's hash)
         _record(services, spec)
         retries = services.settings.job_retries
         queue.enqueue(
@@ -116,6 +123,12 @@ def put_on_queue(services: Services, spec: JobSpec) -> bool:
         queue.connection.delete(guard)
 
 
+def _rq_status(queue: Queue, job_id: str) -> str | None:
+    """The status rq's hash of the job holds (one HGET), None when there is no such job."""
+    status = queue.connection.hget(RqJob.key_for(job_id), "status")
+    return status.decode() if isinstance(status, bytes) else status
+
+
 def rq_job_live(queue: Queue, job_id: str) -> bool:
     """Whether rq holds the job queued, running, deferred or scheduled (a dead one is deleted)."""
     try:
@@ -128,19 +141,49 @@ def rq_job_live(queue: Queue, job_id: str) -> bool:
     return False
 
 
+#: what queueing a job (again) writes on its row; statements built once (webhooks queue many jobs)
+_QUEUED_FIELDS = (
+    "status", "kind", "func", "args", "timeout", "run_id", "image_id",
+    "error", "error_class", "attempts", "retry_at", "finished_at",
+)  # fmt: skip
+_JOBS = Job.__table__.c
+_REQUEUE = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"), Job.status.in_(bindparam("movable", expanding=True)))
+    .values({name: bindparam(f"v_{name}", type_=_JOBS[name].type) for name in _QUEUED_FIELDS})
+)
+_FIRST_QUEUE = insert(Job).values(
+    id=bindparam("job_id"),
+    **{name: bindparam(f"v_{name}", type_=_JOBS[name].type) for name in _QUEUED_FIELDS},
+)
+
+
 def _record(services: Services, spec: JobSpec, unless_live: bool = False) -> None:
-    with services.session() as s:
-        row = s.get(Job, spec.job_id)
-        if row is None:
-            row = Job(id=spec.job_id, kind=spec.kind, status=JobStatus.QUEUED.value)
-            s.add(row)
-        elif unless_live and row.status in JOB_LIVE:
-            return
-        set_state(row, JobStatus.QUEUED, "status")
-        row.kind, row.func, row.args = spec.kind, spec.func, spec.args
-        row.timeout = services.settings.timeout_for(spec.kind)
-        row.run_id, row.image_id, row.error, row.error_class = spec.run_id, spec.image_id, None, None
-        row.attempts, row.retry_at, row.finished_at = 0, None, None
+    """Record the job as queued (``unless_live``: leave a live row alone)."""
+    values = {
+        "status": JobStatus.QUEUED.value,
+        "kind": spec.kind,
+        "func": spec.func,
+        "args": spec.args,
+        "timeout": services.settings.timeout_for(spec.kind),
+        "run_id": spec.run_id,
+        "image_id": spec.image_id,
+        "error": None,
+        "error_class": None,
+        "attempts": 0,
+        "retry_at": None,
+        "finished_at": None,
+    }
+    params = {"job_id": spec.job_id, **{f"v_{name}": value for name, value in values.items()}}
+    params["movable"] = [s.value for s in sources(JobStatus.QUEUED) if not (unless_live and s in JOB_LIVE)]
+    try:
+        with services.engine.begin() as conn:
+            if conn.execute(_REQUEUE, params).rowcount == 0:  # a new job id (or, unless_live, a live row)
+                conn.execute(_FIRST_QUEUE, params)
+    except IntegrityError:  # the row exists in a state it may not leave (a live one, unless_live)
+        with services.session() as s:
+            if s.get(Job, spec.job_id) is None:
+                raise  # something else (a run or image deleted meanwhile)
 
 
 def job_started(services: Services, job_id: str | None) -> bool:

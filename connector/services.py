@@ -14,10 +14,11 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connector.blobs import BlobStore, open_blob_store
-from connector.db import migrate, require_schema, session_scope
+from connector.db import engine_for, migrate, require_schema, session_scope
 from connector.errors import ConfigurationError
 from connector.platforms import build_platforms
 from connector.port import PlatformApp
@@ -50,10 +51,19 @@ class Services:
         with session_scope(self.settings.database_url) as s:
             yield s
 
-    def platform(self, name: str) -> PlatformApp:
-        """The platform app by name, with a clear error for unknown ones."""
+    @property
+    def engine(self) -> Engine:
+        """The database engine of this process."""
+        return engine_for(self.settings.database_url)
+
+    def load_platforms(self) -> None:
+        """Build the platform apps now (a web worker does it before its first request, not during)."""
         if not self.platforms:
             self.platforms.update(build_platforms(self.settings))
+
+    def platform(self, name: str) -> PlatformApp:
+        """The platform app by name, with a clear error for unknown ones."""
+        self.load_platforms()
         try:
             return self.platforms[name]
         except KeyError:

@@ -177,6 +177,11 @@ def allowed(current: enum.StrEnum, new: enum.StrEnum) -> bool:
     return current == new or new in MACHINES[type(current)][current]
 
 
+def sources(new: S) -> frozenset[S]:
+    """The states that may move to ``new`` (itself included), for a conditional update in SQL."""
+    return frozenset(state for state in type(new) if allowed(state, new))
+
+
 def move(current: str | S, new: S, what: str = "") -> S:
     """The new state, or :class:`IllegalMove` when ``current`` may not move to it."""
     machine = type(new)

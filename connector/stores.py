@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from typing import Any
 
 from redis.exceptions import LockError
@@ -73,6 +74,19 @@ def credentials_of(services: Services, store: Store) -> dict[str, Any]:
     credentials = decrypt_json(services.settings.encryption_key, store.credentials_encrypted)
     redact_values(credentials.values())
     return credentials
+
+
+def webhook_secret(services: Services, credentials_encrypted: str) -> str | None:
+    """A store's own webhook secret, if it has one (decrypted once per process and ciphertext)."""
+    return _webhook_secret(services.settings.encryption_key, credentials_encrypted)
+
+
+@lru_cache(maxsize=256)
+def _webhook_secret(keys: str, token: str) -> str | None:
+    credentials = decrypt_json(keys, token)
+    redact_values(credentials.values())
+    secret = credentials.get("webhook_secret")
+    return str(secret) if secret else None
 
 
 def _uninstalled(domain: str) -> AuthError:

@@ -234,4 +234,9 @@ def _mark_missing_deleted(session: Session, store_id: int, seen: set[str]) -> No
 
 def store_accepts_work(store: Store) -> bool:
     """Whether new work may be queued for a store."""
-    return store.active and store.mode != StoreMode.PAUSED.value
+    return accepts_work(store.active, store.mode)
+
+
+def accepts_work(active: bool, mode: str) -> bool:
+    """Whether new work may be queued for a store that is ``active`` (or not) in ``mode``."""
+    return active and mode != StoreMode.PAUSED.value

@@ -14,18 +14,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
 from connector.confirmations import Unconfirmed, confirm_uninstall, redact_when_due
 from connector.enqueue import enqueue, job_key
 from connector.errors import WebhookRejected
-from connector.models import WebhookEventRecord, utcnow
+from connector.models import WebhookEventRecord
 from connector.port import WebhookEvent, WebhookTopic
 from connector.services import Services
-from connector.states import WebhookState, set_state
-from connector.stores import credentials_of, find_store
-from connector.sync import mark_product_deleted, store_accepts_work
+from connector.states import WebhookState
+from connector.sync import mark_product_deleted
+from connector.webhook_records import Target, find_target, record_event, set_outcome
 
 log = logging.getLogger(__name__)
 
@@ -36,57 +35,6 @@ class WebhookAnswer:
 
     status: int
     outcome: str
-
-
-def _secret_for(services: Services, platform: str, shop: str | None) -> str | None:
-    if not shop:
-        return None
-    with services.session() as s:
-        store = find_store(s, platform, shop)
-        if store is None or not store.credentials_encrypted:
-            return None
-        return credentials_of(services, store).get("webhook_secret")
-
-
-def _record_event(services: Services, event: WebhookEvent) -> int | None:
-    """Record the delivery first; its row id, or None when it was seen and acted on already."""
-    try:
-        with services.session() as s:
-            row = WebhookEventRecord(
-                platform=event.platform,
-                shop=event.shop,
-                event_id=event.event_id,
-                topic=event.topic.value,
-                product_id=event.product_id,
-                state=WebhookState.RECEIVED.value,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
-    except IntegrityError:
-        pass
-    with services.session() as s:
-        found = s.scalar(
-            select(WebhookEventRecord).where(
-                WebhookEventRecord.platform == event.platform,
-                WebhookEventRecord.shop == event.shop,
-                WebhookEventRecord.event_id == event.event_id,
-            )
-        )
-        if found is None or found.state == WebhookState.DONE.value:
-            return None
-        return found.id  # recorded, never acted on to the end: act now (idempotent)
-
-
-def _set_outcome(services: Services, row_id: int, state: WebhookState, outcome: str) -> None:
-    with services.session() as s:
-        row = s.get(WebhookEventRecord, row_id)
-        if row is None:  # erased meanwhile (shop/redact)
-            return
-        if row.state != WebhookState.DONE.value:
-            set_state(row, state)
-        row.outcome, row.attempts = outcome[:64], row.attempts + 1
-        row.handled_at = utcnow() if state == WebhookState.DONE else row.handled_at
 
 
 def act_on_record(services: Services, row_id: int) -> str:
@@ -102,45 +50,31 @@ def act_on_record(services: Services, row_id: int) -> str:
             event_id=row.event_id,
             product_id=row.product_id,
         )
-    return _act_and_mark(services, event, row_id).outcome
+    with services.engine.connect() as conn:
+        target = find_target(services, conn, event.platform, event.shop)
+        return _act_and_mark(services, conn, event, row_id, target).outcome
 
 
-def _act_and_mark(services: Services, event: WebhookEvent, row_id: int) -> WebhookAnswer:
-    target = _target(services, event)
+def _act_and_mark(
+    services: Services, conn: Connection, event: WebhookEvent, row_id: int, target: Target | None
+) -> WebhookAnswer:
     if target is None:
-        _set_outcome(services, row_id, WebhookState.DONE, "unknown shop: nothing held")
+        set_outcome(conn, row_id, WebhookState.DONE, "unknown shop: nothing held")
         return WebhookAnswer(200, "unknown shop: nothing held")
     try:
         outcome = _act(services, event, target)
     except Unconfirmed as exc:  # the platform could not confirm a destructive topic now: let it retry
-        _set_outcome(services, row_id, WebhookState.FAILED, "not confirmed yet")
+        set_outcome(conn, row_id, WebhookState.FAILED, "not confirmed yet")
         return WebhookAnswer(503, f"not confirmed yet: {exc}")
     except Exception as exc:  # Redis down, a database error: the platform retries, so does the reconciler
         log.exception("acting on webhook %s failed", event.event_id)
-        _set_outcome(services, row_id, WebhookState.FAILED, f"failed: {type(exc).__name__}")
+        set_outcome(conn, row_id, WebhookState.FAILED, f"failed: {type(exc).__name__}")
         return WebhookAnswer(503, f"not handled yet ({type(exc).__name__}); retry later")
-    _set_outcome(services, row_id, WebhookState.DONE, outcome)
+    set_outcome(conn, row_id, WebhookState.DONE, outcome)
     return WebhookAnswer(200, outcome)
 
 
-@dataclass(frozen=True)
-class _Target:
-    """The store a verified delivery is about."""
-
-    store_id: int
-    active: bool
-    accepting: bool
-
-
-def _target(services: Services, event: WebhookEvent) -> _Target | None:
-    with services.session() as s:
-        store = find_store(s, event.platform, event.shop)
-        if store is None:
-            return None
-        return _Target(store.id, store.active, store_accepts_work(store))
-
-
-def _act(services: Services, event: WebhookEvent, target: _Target) -> str:
+def _act(services: Services, event: WebhookEvent, target: Target) -> str:
     topic, store_id = event.topic, target.store_id
     if topic in (WebhookTopic.PRODUCT_CREATED, WebhookTopic.PRODUCT_UPDATED) and event.product_id:
         if not target.accepting:
@@ -177,15 +111,19 @@ def handle_webhook(
     """
     app = services.platform(platform)
     shop = app.webhook_shop(headers, body)
-    try:
-        event = app.verify_webhook(headers, body, _secret_for(services, platform, shop))
-    except WebhookRejected as exc:
-        return WebhookAnswer(401, f"rejected: {exc}")
-    if event.topic == WebhookTopic.PING:
-        return WebhookAnswer(200, "ping")
-    if _target(services, event) is None:
-        return WebhookAnswer(200, "unknown shop: nothing held")
-    row_id = _record_event(services, event)
-    if row_id is None:
-        return WebhookAnswer(200, "duplicate ignored")
-    return _act_and_mark(services, event, row_id)
+    with services.engine.connect() as conn:  # one connection for the delivery's few statements
+        target = find_target(services, conn, platform, shop)
+        try:
+            event = app.verify_webhook(headers, body, target.secret if target else None)
+        except WebhookRejected as exc:
+            return WebhookAnswer(401, f"rejected: {exc}")
+        if event.topic == WebhookTopic.PING:
+            return WebhookAnswer(200, "ping")
+        if event.shop != shop:  # the verified delivery names another shop than its header claimed
+            target = find_target(services, conn, event.platform, event.shop)
+        if target is None:
+            return WebhookAnswer(200, "unknown shop: nothing held")
+        row_id = record_event(conn, event)
+        if row_id is None:
+            return WebhookAnswer(200, "duplicate ignored")
+        return _act_and_mark(services, conn, event, row_id, target)

@@ -37,6 +37,7 @@ def create_app(services: Services | None = None) -> Flask:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     configure_logging(services.settings)
+    services.load_platforms()  # the adapters' imports belong to the worker's boot, not to a webhook
     metrics.use_directory(services.settings.metrics_dir)
     install_redaction()  # credentials some platforms put in redirect URLs never reach the access log
 

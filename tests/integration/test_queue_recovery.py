@@ -114,9 +114,10 @@ def test_webhook_acting_failed_stays_retryable(sqlite_services: Services) -> Non
     assert deliver("e-1") == (200, "duplicate ignored")  # done: a replay changes nothing
     reconcile(services, grace=0)  # the reconciler acts on the one no retry came for
     with services.session() as s:
-        rows = {r.event_id: (r.state, r.outcome) for r in s.scalars(select(WebhookEventRecord))}
-    assert rows == {"e-1": ("done", "sync queued"), "e-2": ("done", "sync already queued")}
-    assert services.queue().count == 1
+        rows = {r.event_id: (r.state, r.outcome, r.attempts) for r in s.scalars(select(WebhookEventRecord))}
+        jobs = [(j.kind, j.status) for j in s.scalars(select(Job))]
+    assert rows == {"e-1": ("done", "sync queued", 2), "e-2": ("done", "sync already queued", 2)}
+    assert services.queue().count == 1 and jobs == [("sync_product", JobStatus.QUEUED.value)]
 
 
 def test_rejecting_the_published_version_is_refused(sqlite_services: Services) -> None:

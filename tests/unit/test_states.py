@@ -23,6 +23,7 @@ from connector.states import (
     allowed,
     move,
     set_state,
+    sources,
 )
 
 pytestmark = pytest.mark.unit
@@ -132,3 +133,10 @@ def test_set_state_on_a_row_and_unknown_states() -> None:
     with pytest.raises(IllegalMove, match="unknown state 'bogus'"):
         move("bogus", ImageStatus.NEW)
     assert not allowed(ImageStatus.NEW, VersionState.DRAFT)  # states of different things never mix
+
+
+def test_sources_are_the_states_that_may_move_to_one() -> None:
+    """What a conditional UPDATE in SQL moves from (the webhook intake's outcome marks)."""
+    assert sources(W.DONE) == {W.RECEIVED, W.FAILED, W.DONE}
+    assert sources(W.FAILED) == {W.RECEIVED, W.FAILED}  # a done delivery stays done
+    assert sources(J.QUEUED) == set(JobStatus)  # any job may be queued again
