@@ -236,7 +236,7 @@ def output_scores(
     background: tuple[int, int, int, int],
 ) -> dict[str, float]:
     """Measures of the encoded result: colour fidelity, background purity, resolution, upscale, fill."""
-    decoded = Image.open(io.BytesIO(output))
+    decoded: Image.Image = Image.open(io.BytesIO(output))
     decoded.load()
     if decoded.mode not in ("RGB", "RGBA"):
         decoded = decoded.convert("RGBA")
