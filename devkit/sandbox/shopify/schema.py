@@ -7,12 +7,14 @@ Shopify's (graphql-ruby) server uses, so a client sees the same error shapes as 
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +183,17 @@ def translate_validation_error(err: GraphQLError, document: DocumentNode | None)
 
 
 def parse_and_validate(source: str, operation_name: str | None) -> ParsedRequest | list[dict[str, Any]]:
-    """Parse and validate ``source``; the operation to run, or Shopify-shaped errors."""
+    """Parse and validate ``source``; the operation to run, or Shopify-shaped errors.
+
+    A client sends the same few documents over and over (polling above all), so each document is
+    parsed and validated once: the parsed tree is only read by execution, errors are copied.
+    """
+    parsed = _parse_and_validate(source, operation_name)
+    return parsed if isinstance(parsed, ParsedRequest) else copy.deepcopy(parsed)
+
+
+@lru_cache(maxsize=512)
+def _parse_and_validate(source: str, operation_name: str | None) -> ParsedRequest | list[dict[str, Any]]:
     schema = admin_schema()
     try:
         document = parse(source)
