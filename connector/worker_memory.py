@@ -12,7 +12,8 @@ Returning memory has a price: the model's activations (about 270 MiB for u2netp)
 faulted in afresh by every inference, 64 000 page faults in 4 KiB pages, about a quarter of the
 model's time.  :func:`huge_pages_environment` asks glibc for transparent huge pages on its mapped
 chunks (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``; 2 MiB pages, about 130 faults an inference);
-``connector worker`` re-runs itself under it once, as glibc reads tunables only at start.
+A long-running ``connector worker`` (not ``--burst``, not ``--publisher``) re-runs itself under it
+once, as glibc reads tunables only at start.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def worker(burst: bool, fork: bool, publisher: bool) -> None:
     from connector.worker_loop import run_worker, wait_for_schema
     from connector.worker_memory import rerun_with_huge_pages, worker_queue_names
 
-    if not publisher:
+    if not (publisher or burst):  # a long-running image worker: its inferences pay for the re-run
         rerun_with_huge_pages(sys.argv[1:], Settings.from_env().worker_huge_pages)
     services = get_services()
     refuse_unsafe_start(services.settings)
