@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 from scipy.spatial import cKDTree
@@ -100,27 +102,21 @@ class Cut:
 
     def __init__(self, mask: np.ndarray) -> None:
         self.hard = mask >= 0.5
-        self._inside: np.ndarray | None = None
-        self._outside: np.ndarray | None = None
 
     @classmethod
     def of(cls, mask: np.ndarray | Cut) -> Cut:
         """``mask`` itself when it is a ``Cut`` already, else the cut of a 0..1 mask."""
         return mask if isinstance(mask, Cut) else cls(mask)
 
-    @property
+    @cached_property
     def depth_in(self) -> np.ndarray:
         """Distance of each subject pixel to the background (0 outside the subject)."""
-        if self._inside is None:
-            self._inside = depth(self.hard)
-        return self._inside
+        return depth(self.hard)
 
-    @property
+    @cached_property
     def depth_out(self) -> np.ndarray:
         """Distance of each background pixel to the subject (0 inside the subject)."""
-        if self._outside is None:
-            self._outside = depth(~self.hard)
-        return self._outside
+        return depth(~self.hard)
 
 
 def components(region: np.ndarray) -> np.ndarray:
@@ -136,19 +132,16 @@ class Photo:
 
     def __init__(self, rgb: np.ndarray) -> None:
         self.rgb = rgb
-        self._lab: np.ndarray | None = None
 
     @classmethod
     def of(cls, rgb: np.ndarray | Photo) -> Photo:
         """``rgb`` itself when it is a ``Photo`` already, else the photo of a uint8 RGB array."""
         return rgb if isinstance(rgb, Photo) else cls(rgb)
 
-    @property
+    @cached_property
     def lab(self) -> np.ndarray:
         """CIE Lab of every pixel."""
-        if self._lab is None:
-            self._lab = lab(self.rgb)
-        return self._lab
+        return lab(self.rgb)
 
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
