@@ -104,8 +104,10 @@ def test_release_memory_collects_cycles_and_freezes_survivors_only_when_asked() 
         assert gone() is None  # the job's cycles are collected before freezing
         frozen = gc.get_freeze_count()
         assert frozen > 0 and survivor is not None
+        later = [Node() for _ in range(1000)]  # what a later job leaves behind
         release_memory()
-        assert gc.get_freeze_count() == frozen  # later jobs do not freeze what they leave
+        # not frozen: the count does not grow (it may shrink as frozen objects are freed)
+        assert gc.get_freeze_count() < frozen + len(later) // 2
     finally:
         gc.unfreeze()
 
