@@ -84,7 +84,8 @@ def release_memory(freeze: bool = False) -> None:
     ``freeze`` then moves every surviving object out of the collector's sight (``gc.freeze``): a
     worker's long-lived objects (modules, the GraphQL schema, the model session, ORM mappers) are
     hundreds of thousands, and a full collection walking them after every job cost about half a
-    second; after the first job only what later jobs create is walked.
+    second; once a worker's first jobs are frozen (``FREEZE_AFTER_JOBS``), only what later jobs
+    create is walked.
     """
     gc.collect()
     if freeze:
