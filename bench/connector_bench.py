@@ -23,6 +23,7 @@ import base64
 import multiprocessing
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -160,6 +161,18 @@ class EndToEnd:
     worker_peaks: list[float]
     retried: Counter[str]
     publish_steps: dict[str, float]  # mean ms per operation step
+    points: float  # the shop's cost-bucket points the run spent (syncs, publishes, re-syncs)
+    restore_rate: float  # points a second the shop's bucket restores
+
+    @property
+    def points_per_image(self) -> float:
+        """Points spent for each image the run published."""
+        return self.points / max(1, self.statuses.get("published", 0))
+
+    @property
+    def bucket_rate(self) -> float:
+        """Images/s the shop's cost bucket allows at this many points an image (its steady restore)."""
+        return self.restore_rate / self.points_per_image if self.points else float("inf")
 
     @property
     def rate(self) -> float:
@@ -183,8 +196,39 @@ def _pinned(index: int, pin: bool) -> str | None:
     return None if cpu is None else str(cpu)
 
 
+def spent_points(stack: DevStack, shop: str) -> tuple[float, float]:
+    """The points the shop's cost bucket has charged so far, and its restore rate."""
+    answer = requests.get(f"{stack.shopify.url}/__sandbox/shops/{shop}/throttle", timeout=60)
+    answer.raise_for_status()
+    status = answer.json()
+    return float(status["spentPoints"]), float(status["restoreRate"])
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the embedded Redis server, workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def pin_store_side(cpus: set[int]) -> None:
+    """Pin this process (every thread: the web app, both sandboxes) and its children (the embedded
+    Redis) to ``cpus``, so the store side never takes an image worker's core."""
+    listed = ",".join(str(c) for c in sorted(cpus))
+    for pid in [os.getpid(), *_children(os.getpid())]:
+        subprocess.run(["taskset", "-a", "-p", "-c", listed, str(pid)], check=False, capture_output=True)
+
+
 def run_workers(
     stack: DevStack,
+    shop: str,
     store_id: int,
     workers: int,
     before: set[str],
@@ -198,12 +242,19 @@ def run_workers(
 
     ``before``: the job ids that existed before this store was installed (they are not its work).
     """
+    points_before, _rate = spent_points(stack, shop)
+    everything = set(os.sched_getaffinity(0))
+    spare = everything - {c for i in range(workers) if (c := _cpu(i, pin)) is not None}
+    store_cpus = ",".join(str(c) for c in sorted(spare)) if pin and spare else None
+    if store_cpus:
+        pin_store_side(spare)
     started = time.time()
     procs = [
         stack.worker(log=log_dir / f"worker-{workers}w-{i}.log", cpus=_pinned(i, pin)) for i in range(workers)
     ]
     procs += [
-        stack.worker(log=log_dir / f"publisher-{workers}w-{i}.log", publisher=True) for i in range(publishers)
+        stack.worker(log=log_dir / f"publisher-{workers}w-{i}.log", publisher=True, cpus=store_cpus)
+        for i in range(publishers)
     ]
     try:
         wait_settled(stack, timeout)
@@ -213,6 +264,9 @@ def run_workers(
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+        if store_cpus:
+            pin_store_side(everything)
+    points_after, restore_rate = spent_points(stack, shop)
     ids = {k: v for k, v in job_ids(stack.services).items() if k not in before}
     timings = job_timings(stack.services, ids)
     statuses, steps = store_outcome(stack, store_id)
@@ -226,6 +280,8 @@ def run_workers(
         worker_peaks=peaks,
         retried=retries_by_kind(timings),
         publish_steps=steps,
+        points=points_after - points_before,
+        restore_rate=restore_rate,
     )
 
 
@@ -296,6 +352,11 @@ def report(e2e: EndToEnd, raw: RawFigures) -> None:
     for stage in e2e.stages:
         label = STAGE_LABELS.get(stage.kind, stage.kind)
         print(f"{label:<16} {stage.jobs:4d}  {stage.busy:8.1f}  {stage.mean_ms:8.0f}  {stage.span:6.1f} s")
+    print(
+        f"shop's cost bucket: {e2e.points:.0f} points, {e2e.points_per_image:.0f} a published image; at "
+        f"{e2e.restore_rate:.0f} points/s it allows {e2e.bucket_rate:.2f} images/s "
+        f"(end to end ÷ that bound: {e2e.rate / e2e.bucket_rate:.2f})"
+    )
     steps = ", ".join(f"{k} {v:.0f}" for k, v in e2e.publish_steps.items())
     print(f"publish steps, mean ms: {steps or 'none'}")
     print(f"image statuses: {dict(e2e.statuses)}")
@@ -318,6 +379,12 @@ def main() -> int:
     parser.add_argument(
         "--publishers", type=int, default=1, help="store-write workers next to the image workers"
     )
+    parser.add_argument(
+        "--restore-rate",
+        type=float,
+        default=50.0,
+        help="points/s the sandbox shop's cost bucket restores (50: Shopify's old standard; Plus: 1000)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin image workers to one CPU each")
     args = parser.parse_args()
     products = 5 if args.quick else args.products
@@ -327,7 +394,8 @@ def main() -> int:
     before_stack = rss_mib()
     results: list[tuple[EndToEnd, RawFigures]] = []
     try:
-        with DevStack(bench_env(var_dir, args.database_url, args.redis_url)) as stack:
+        env = bench_env(var_dir, args.database_url, args.redis_url)
+        with DevStack(env, restore_rate=args.restore_rate) as stack:
             for workers in counts:
                 shop = f"bench-{workers}w.myshopify.com"
                 before = set(job_ids(stack.services))
@@ -335,7 +403,7 @@ def main() -> int:
                 pin = not args.no_pin and workers <= len(os.sched_getaffinity(0))
                 raw = raw_rembg(served_images(stack, shop), workers, pin)
                 e2e = run_workers(
-                    stack, store_id, workers, before, var_dir, args.timeout, args.publishers, pin
+                    stack, shop, store_id, workers, before, var_dir, args.timeout, args.publishers, pin
                 )
                 print(
                     f"(image workers {'pinned one CPU each' if pin else 'not pinned'}, "

@@ -42,6 +42,9 @@ from connector.services import Services
 from connector.states import ImageStatus, OperationState, VersionState, set_state
 
 STEPS = ("backup", "upload", "wait_ready", "attach", "move", "link_variants", "detach", "verify")
+#: First wait before asking again whether an upload is ready, growing 1.5 times a poll up to 3 s: a
+#: small image is often ready within a fraction of a second, a large one takes seconds.
+FIRST_POLL = 0.1
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
@@ -116,7 +119,7 @@ def _new_media(ctx: StepContext) -> tuple[str, str]:
 def _step_wait_ready(ctx: StepContext, timeout: float = 120.0) -> None:
     media_id, _old = _new_media(ctx)
     deadline = time.monotonic() + timeout
-    delay = 0.2
+    delay = FIRST_POLL
     while True:
         status = ctx.client.media_status(media_id)
         if status.state == MediaState.READY:
@@ -131,14 +134,6 @@ def _step_wait_ready(ctx: StepContext, timeout: float = 120.0) -> None:
             raise TransientError(f"media {media_id} is still {status.state.value} after {timeout:.0f}s")
         time.sleep(delay)
         delay = min(delay * 1.5, 3.0)
-
-
-def _slot_position(ctx: StepContext, old_media_id: str, fallback: int) -> int:
-    remote = ctx.client.get_product(ctx.product_platform_id)
-    if remote is None:
-        raise NotFound(f"product {ctx.product_platform_id} was deleted on the store")
-    current = remote.image(old_media_id)
-    return current.position if current else fallback
 
 
 def _in_gallery(ctx: StepContext) -> bool:
@@ -159,8 +154,14 @@ def _step_move(ctx: StepContext) -> None:
         fallback = _load(s, ctx.op_id)[0].position
     if fallback == VARIANTS_ONLY:
         return
+    order = ctx.client.media_order(ctx.product_platform_id)
+    if order is None:
+        raise NotFound(f"product {ctx.product_platform_id} was deleted on the store")
     # three-way: the slot is where the old media is *now* (the merchant may have reordered)
-    ctx.client.move_media(ctx.product_platform_id, new, _slot_position(ctx, old, fallback))
+    position = order.index(old) if old in order else fallback
+    if old in order and new in order and order.index(new) == position + 1:
+        return  # right behind the old media: detaching that puts the new one in its place
+    ctx.client.move_media(ctx.product_platform_id, new, position)
 
 
 def _step_link_variants(ctx: StepContext) -> None:

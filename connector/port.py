@@ -148,6 +148,12 @@ class StoreClient(Protocol):
         """Re-read one product; None when it was deleted."""
         ...
 
+    def media_order(self, product_id: str) -> list[str] | None:
+        """The media ids of the product's gallery in order; None when it was deleted.
+
+        Cheaper than :meth:`get_product` where the platform charges reads by cost (Shopify)."""
+        ...
+
     def fetch_bytes(self, url: str) -> bytes:
         """Download an image the store serves (CDN URL)."""
         ...

@@ -84,6 +84,24 @@ class _Watched:
         super().register_birth(*args, **kwargs)  # type: ignore[misc]
         self._report_memory()  # a worker's memory shows from its start, not only after its first job
 
+    def unsubscribe(self) -> None:
+        """Stop listening for commands, waiting at most a second for the listener thread.
+
+        rq stops its pub/sub thread with ``stop()`` then ``join(timeout=1)``; since redis-py 8,
+        ``stop()`` itself waits for the thread, which sleeps up to rq's 60 s poll once unsubscribed,
+        so a stopped worker hung for a minute (past a platform's 30 s grace before SIGKILL).
+        """
+        thread = getattr(self, "pubsub_thread", None)
+        if thread is None:
+            return
+        self.pubsub.unsubscribe()  # type: ignore[attr-defined]
+        try:
+            thread.stop(timeout=1)  # redis-py 8 and later
+        except TypeError:
+            thread.stop()
+        thread.join(timeout=1)
+        self.pubsub.close()  # type: ignore[attr-defined]
+
     def _report_memory(self) -> None:
         services = get_services()
         try:

@@ -206,12 +206,35 @@ class ShopifyClient(MediaLibrary, BulkExport):
             connection = data["product"][field]
             yield from connection["nodes"]
 
+    def media_order(self, product_id: str) -> list[str] | None:
+        """The product's media ids in gallery order (a read of a few points); None when it is gone."""
+        try:
+            return self._media_ids(product_gid(product_id))
+        except NotFound:
+            return None
+
+    def _media_ids(self, product_id: str) -> list[str]:
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            variables = {"id": product_id, "first": self.config.media_per_product, "after": after}
+            product = self.graphql.execute(docs.PRODUCT_MEDIA_IDS, variables).get("product")
+            if product is None:
+                raise NotFound(
+                    f"product {product_id} does not exist on {self.shop}", hint="it was deleted; re-sync"
+                )
+            ids.extend(str(node["id"]) for node in product["media"]["nodes"])
+            page = product["media"]["pageInfo"]
+            if not page["hasNextPage"]:
+                return ids
+            after = page["endCursor"]
+
     # ------------------------------------------------------------ replacement steps
 
     def attach_media(self, product_id: str, media_id: str) -> None:
         """Show a library file on the product (appended at the end); no-op when shown."""
         product_id = product_gid(product_id)
-        if media_id in self._read(product_id).media_ids:
+        if media_id in self._media_ids(product_id):
             return
         self._file_update(
             {"id": media_id, "referencesToAdd": [product_id]}, "attaching the media to the product"
@@ -220,7 +243,7 @@ class ShopifyClient(MediaLibrary, BulkExport):
     def detach_media(self, product_id: str, media_id: str) -> None:
         """Take the media off the product; the file stays in the library (for rollback)."""
         product_id = product_gid(product_id)
-        if media_id not in self._read(product_id).media_ids:
+        if media_id not in self._media_ids(product_id):
             return
         self._file_update(
             {"id": media_id, "referencesToRemove": [product_id]}, "detaching the media from the product"
@@ -229,7 +252,7 @@ class ShopifyClient(MediaLibrary, BulkExport):
     def move_media(self, product_id: str, media_id: str, position: int) -> None:
         """Move the media to a zero-based position (clamped to the list); waits for Shopify's job."""
         product_id = product_gid(product_id)
-        order = self._read(product_id).media_ids
+        order = self._media_ids(product_id)
         if media_id not in order:
             raise NotFound(f"media {media_id} is not on product {product_id}", hint="attach it first")
         target = min(max(0, position), len(order) - 1)

@@ -132,6 +132,8 @@ query Product($id: ID!, $mediaFirst: Int!, $variantsFirst: Int!) {
 
 PRODUCT_MEDIA_PAGE = _product_connection_page("ProductMediaPage", "media", _MEDIA_FIELDS)
 PRODUCT_VARIANTS_PAGE = _product_connection_page("ProductVariantsPage", "variants", _VARIANT_FIELDS)
+#: Only the order of a product's media: a few points where the full product costs about fourteen.
+PRODUCT_MEDIA_IDS = _product_connection_page("ProductMediaIds", "media", "fragment MediaId on Media { id }\n")
 
 PRODUCTS_COUNT = _doc(
     "ProductsCount",

@@ -307,6 +307,13 @@ class WooCommerceClient:
     def _shown(self, product_id: str) -> list[int]:
         return image_ids(self._read(product_id))
 
+    def media_order(self, product_id: str) -> list[str] | None:
+        """The product's image ids in gallery order; None when it was deleted."""
+        try:
+            return [str(i) for i in self._shown(product_id)]
+        except NotFound:
+            return None
+
     def attach_media(self, product_id: str, media_id: str) -> None:
         """Append the attachment to the product's images; no-op when already shown."""
         ids, mid = self._shown(product_id), int(media_id)

@@ -42,6 +42,9 @@ class DevStack:
     env: dict[str, str]
     webhook_delay: float = 0.2
     media_delay: float = 0.2
+    #: the Shopify shops' cost bucket: points restored a second (Shopify's standard plan restores 50 to 100,
+    #: Plus 1 000); the bucket holds 20 seconds of restore, at least 1 000 points
+    restore_rate: float = 50.0
     access_log: bool = False  # log every request to the web app (scrubbed by the service's log handler)
     services: Services = field(init=False)
     web: Served = field(init=False)
@@ -64,6 +67,8 @@ class DevStack:
                 apps=(AppConfig(SHOPIFY_APP_KEY, SHOPIFY_APP_SECRET),),
                 media_processing_delay=self.media_delay,
                 webhook_delay=self.webhook_delay,
+                restore_rate=self.restore_rate,
+                bucket_size=max(1000.0, 20 * self.restore_rate),
             )
         )
         self._stoppers.append(self.shopify)

@@ -134,6 +134,11 @@ class FakeClient:
             product = self.store.products.get(product_id)
             return self._remote(product) if product else None
 
+    def media_order(self, product_id: str) -> list[str] | None:
+        with self.store.lock:
+            product = self.store.products.get(product_id)
+            return list(product.media) if product else None
+
     def fetch_bytes(self, url: str) -> bytes:
         media_id = url.rsplit("/", 1)[-1]
         media = self.store.library.get(media_id)
@@ -171,6 +176,7 @@ class FakeClient:
         with self.store.lock:
             product = self._product(product_id)
             if media_id in product.media and product.media.index(media_id) != position:
+                self.store.calls.append("move")
                 product.media.remove(media_id)
                 product.media.insert(min(position, len(product.media)), media_id)
                 self.store.touch(product)

@@ -86,6 +86,21 @@ def test_publish_replaces_in_place_and_rollback_restores_exact_bytes(services: S
         assert s.get(Image, image.id).status == ImageStatus.ROLLED_BACK.value  # type: ignore[union-attr]
 
 
+def test_a_slot_the_new_media_lands_in_by_itself_needs_no_reorder(services: Services) -> None:
+    """Attached media go last: replacing the last image needs no reorder, the first one does."""
+    store, store_id = _shop(services)
+    sync_store(services, store_id)
+    mug = next(p for p in store.products.values() if p.title == "mug")
+    lamp = next(p for p in store.products.values() if p.title == "lamp")
+    for media_id, colour in ((lamp.media[0], 1), (mug.media[1], 2)):
+        version_id = approved_result(services, _image(services, media_id).id, png((colour, 0, 0)))
+        assert publish_version(services, version_id).state == "done"
+    assert "move" not in store.calls
+    first = _image(services, mug.media[0])
+    assert publish_version(services, approved_result(services, first.id, png((3, 0, 0)))).state == "done"
+    assert store.calls.count("move") == 1 and mug.media[0] == store.uploads[-1]
+
+
 def test_rollback_reuploads_backup_when_store_original_was_deleted(services: Services) -> None:
     store, store_id = _shop(services)
     sync_store(services, store_id)

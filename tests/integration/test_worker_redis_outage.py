@@ -109,3 +109,35 @@ def test_worker_survives_redis_outage_and_works_after_it(tmp_path: Path, redis_s
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded-redis", "redis-server"])
+def test_a_stopped_worker_exits_promptly(
+    tmp_path: Path, embedded: bool, request: pytest.FixtureRequest
+) -> None:
+    """SIGTERM after work: the worker leaves within seconds (platforms SIGKILL after about 30 s)."""
+    extra = {} if embedded else {"REDIS_URL": request.getfixturevalue("redis_server").url}
+    env = base_env(tmp_path, **extra)
+    services = Services(Settings.from_env(env))
+    services.migrate()
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "connector", "worker"],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        # one CPU, as a pinned worker has: the listener thread then wins the race to its next wait
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    try:
+        enqueue(services, "erase_blobs_job", [], job_id="one", kind="erase")
+        done = services.settings.redis_namespace + "-one"
+        assert eventually(lambda: _status(services, done) == JobStatus.DONE.value), log.read_text()
+        time.sleep(1)
+        worker.terminate()
+        worker.wait(timeout=15)
+        assert worker.returncode == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)

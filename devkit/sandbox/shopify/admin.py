@@ -174,7 +174,8 @@ def admin_blueprint(sb: Sandbox) -> Blueprint:
     @bp.get("/shops/<shop_name>/throttle")
     def throttle(shop_name: str) -> Response:
         shop = shop_of(shop_name)
-        return jsonify(sb.buckets.get(shop.domain, app_key_of({})).status().as_dict())
+        bucket = sb.buckets.get(shop.domain, app_key_of({}))
+        return jsonify({**bucket.status().as_dict(), "spentPoints": bucket.spent})
 
     @bp.put("/shops/<shop_name>/throttle")
     def set_throttle(shop_name: str) -> Response:

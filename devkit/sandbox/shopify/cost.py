@@ -285,6 +285,7 @@ class LeakyBucket:
         self._level = size
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
+        self.spent = 0.0  # points charged so far (taken less refunds; admin inspection)
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -303,12 +304,14 @@ class LeakyBucket:
             if points > self._level:
                 return False
             self._level -= points
+            self.spent += points
             return True
 
     def refund(self, points: float) -> None:
         with self._lock:
             self._refill()
             self._level = min(self.size, self._level + max(points, 0.0))
+            self.spent -= max(points, 0.0)
 
     def set_level(self, points: float) -> None:
         """Set the points available now (admin: drain a bucket to test throttling)."""
