@@ -23,7 +23,6 @@ import base64
 import multiprocessing
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -204,28 +203,6 @@ def spent_points(stack: DevStack, shop: str) -> tuple[float, float]:
     return float(status["spentPoints"]), float(status["restoreRate"])
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (the embedded Redis server, workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def pin_store_side(cpus: set[int]) -> None:
-    """Pin this process (every thread: the web app, both sandboxes) and its children (the embedded
-    Redis) to ``cpus``, so the store side never takes an image worker's core."""
-    listed = ",".join(str(c) for c in sorted(cpus))
-    for pid in [os.getpid(), *_children(os.getpid())]:
-        subprocess.run(["taskset", "-a", "-p", "-c", listed, str(pid)], check=False, capture_output=True)
-
-
 def run_workers(
     stack: DevStack,
     shop: str,
@@ -243,18 +220,12 @@ def run_workers(
     ``before``: the job ids that existed before this store was installed (they are not its work).
     """
     points_before, _rate = spent_points(stack, shop)
-    everything = set(os.sched_getaffinity(0))
-    spare = everything - {c for i in range(workers) if (c := _cpu(i, pin)) is not None}
-    store_cpus = ",".join(str(c) for c in sorted(spare)) if pin and spare else None
-    if store_cpus:
-        pin_store_side(spare)
     started = time.time()
     procs = [
         stack.worker(log=log_dir / f"worker-{workers}w-{i}.log", cpus=_pinned(i, pin)) for i in range(workers)
     ]
     procs += [
-        stack.worker(log=log_dir / f"publisher-{workers}w-{i}.log", publisher=True, cpus=store_cpus)
-        for i in range(publishers)
+        stack.worker(log=log_dir / f"publisher-{workers}w-{i}.log", publisher=True) for i in range(publishers)
     ]
     try:
         wait_settled(stack, timeout)
@@ -264,8 +235,6 @@ def run_workers(
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
-        if store_cpus:
-            pin_store_side(everything)
     points_after, restore_rate = spent_points(stack, shop)
     ids = {k: v for k, v in job_ids(stack.services).items() if k not in before}
     timings = job_timings(stack.services, ids)

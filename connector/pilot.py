@@ -12,6 +12,7 @@ import base64
 import io
 import os
 import platform
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -100,14 +101,21 @@ class PilotRun:
     started: datetime = field(default_factory=datetime.now)
     model_load_seconds: float = 0.0
     results: list[ImageResult] = field(default_factory=list)
+    #: the whole run's wall and CPU seconds (photos overlap, so their own times do not add up)
+    wall_seconds: float | None = None
+    cpu_seconds: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """Totals for the summary line and the report."""
         counts = Counter(r.verdict for r in self.results)
         timed = [r for r in self.results if r.verdict not in {"refused", "error"}]
-        wall = sum(r.seconds for r in self.results)
-        cpu_each = sum(r.cpu_seconds for r in timed) / len(timed) if timed else 0.0
-        wall_each = sum(r.seconds for r in timed) / len(timed) if timed else 0.0
+        wall = sum(r.seconds for r in self.results) if self.wall_seconds is None else self.wall_seconds
+        if self.wall_seconds is None or self.cpu_seconds is None:
+            cpu_each = sum(r.cpu_seconds for r in timed) / len(timed) if timed else 0.0
+            wall_each = sum(r.seconds for r in timed) / len(timed) if timed else 0.0
+        else:  # refused files take next to nothing: the run's time is the timed files'
+            cpu_each = self.cpu_seconds / len(timed) if timed else 0.0
+            wall_each = self.wall_seconds / len(timed) if timed else 0.0
         return {
             "summary": True,
             "images": len(self.results),
@@ -199,6 +207,9 @@ def _result_preview(data: bytes) -> tuple[str, bool]:
         return _data_uri(result), transparent
 
 
+_NAMING = threading.Lock()
+
+
 def process_file(
     path: Path, settings: PipelineSettings, cutter: Cutter, out_dir: Path, taken: set[Path]
 ) -> ImageResult:
@@ -221,11 +232,12 @@ def process_file(
     if outcome.data is None:  # nothing to publish: already clean, no single subject, or no subject at all
         return result
     suffix = EXTENSIONS.get(outcome.mime or "", path.suffix.lower() or ".png")
-    if outcome.verdict == "fail":
-        result.rejected = unique_path(out_dir / "failed", path.stem, suffix, taken)
-        target = result.rejected
-    else:
-        result.output = target = unique_path(out_dir, path.stem, suffix, taken)
+    with _NAMING:  # photos run side by side: each takes its own name
+        if outcome.verdict == "fail":
+            result.rejected = unique_path(out_dir / "failed", path.stem, suffix, taken)
+            target = result.rejected
+        else:
+            result.output = target = unique_path(out_dir, path.stem, suffix, taken)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(outcome.data)
     result.width, result.height = outcome.width, outcome.height

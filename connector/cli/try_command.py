@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,26 @@ from connector.pilot import (
     process_file,
     write_report,
 )
+from jobs.imaging.lean_rembg import usable_cpus
 
 
 def _echo_json(obj: dict[str, Any]) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+#: At most this many photos are processed side by side (the model releases the GIL, so do most QA steps).
+MAX_PHOTOS_IN_FLIGHT = 4
+
+
+def photos_in_flight(cpus: int, onnx_threads: int) -> tuple[int, int]:
+    """Photos processed side by side, and the model's threads for each, on ``cpus`` cores.
+
+    One photo's QA runs on one core while the model could use all of them; so each core (up to
+    :data:`MAX_PHOTOS_IN_FLIGHT`) carries a photo of its own, model and QA, and the cores left over
+    share the model's work.  ``onnx_threads`` set by the operator (not 0) is kept as it is.
+    """
+    in_flight = max(1, min(cpus, MAX_PHOTOS_IN_FLIGHT))
+    return in_flight, onnx_threads or max(1, cpus // in_flight)
 
 
 def _progress(files: Sequence[Path], quiet: bool) -> Any:
@@ -112,11 +129,12 @@ def try_command(
     try:
         settings = pilot_settings(preset or service.preset, model or service.model, store)
         started = time.perf_counter()
+        in_flight, threads = photos_in_flight(usable_cpus(), service.onnx_threads)
         cutter = cutter_for(
             settings.model,
             service.onnx_providers,
             settings.alpha_matting,
-            threads=service.onnx_threads,
+            threads=threads,
             memory_arena=service.onnx_memory_arena,
         )
         load_seconds = time.perf_counter() - started
@@ -133,13 +151,20 @@ def try_command(
         target, settings.preset, settings.model, store or "preset", cpu_cost, model_load_seconds=load_seconds
     )
     taken = set(files)
-    with (target / "results.jsonl").open("w", encoding="utf-8") as lines, _progress(files, as_json) as bar:
-        for path in bar:
-            result = process_file(path, settings, cutter, target, taken)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with (
+        ThreadPoolExecutor(in_flight) as pool,
+        (target / "results.jsonl").open("w", encoding="utf-8") as lines,
+        _progress(files, as_json) as bar,
+    ):
+        # photos side by side: one's QA and rendering run while the model cuts another
+        results = pool.map(lambda path: process_file(path, settings, cutter, target, taken), files)
+        for _path, result in zip(bar, results, strict=True):
             run.results.append(result)
             lines.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
             if as_json:
                 _echo_json(result.as_json())
+    run.wall_seconds, run.cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     report = write_report(run, settings)
     summary = run.summary()
     if as_json:

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from sandbox.seeds import photos
 
-from connector.pilot import PilotRun, collect_inputs, process_file, unique_path, write_report
+from connector.cli.try_command import photos_in_flight
+from connector.pilot import ImageResult, PilotRun, collect_inputs, process_file, unique_path, write_report
 from jobs.imaging import PipelineSettings
 
 pytestmark = pytest.mark.unit
@@ -132,3 +133,22 @@ def test_report_is_self_contained_and_shows_every_image(tmp_path: Path) -> None:
         summary["cpu_seconds_per_image"] / 3600 * 0.05, rel=0.01, abs=1e-9
     )
     json.dumps(summary)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "threads", "expected"),
+    [(1, 0, (1, 1)), (2, 0, (2, 1)), (8, 0, (4, 2)), (16, 0, (4, 4)), (2, 3, (2, 3))],
+)
+def test_each_core_carries_a_photo_and_the_rest_share_the_model(
+    cpus: int, threads: int, expected: tuple[int, int]
+) -> None:
+    assert photos_in_flight(cpus, threads) == expected
+
+
+def test_a_run_of_overlapping_photos_is_timed_by_its_own_clock(tmp_path: Path) -> None:
+    """Photos side by side: their own seconds add up to more than the run took; the summary uses the run's."""
+    run = PilotRun(tmp_path, "clean-white", "u2netp", "preset", 0.05, wall_seconds=3.0, cpu_seconds=5.0)
+    run.results = [ImageResult(tmp_path / f"{n}.jpg", None, "pass", [], {}, 2.5, 2.0) for n in range(2)]
+    summary = run.summary()
+    assert summary["seconds_total"] == 3.0 and summary["seconds_per_image"] == 1.5
+    assert summary["cpu_seconds_per_image"] == 2.5
