@@ -69,6 +69,7 @@ lint: install
 BENCH_ARGS ?=
 bench: model
 	$(BIN)/python bench/connector_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/connector_bench.py --restore-rate 1000 $(BENCH_ARGS)
 	$(BIN)/python bench/try_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/worker_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/sync_bench.py $(BENCH_ARGS)
