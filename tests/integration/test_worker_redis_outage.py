@@ -72,17 +72,29 @@ def _status(services: Services, job_id: str) -> str | None:
         return row.status if row is not None else None
 
 
-def test_worker_survives_redis_outage_and_works_after_it(tmp_path: Path, redis_server: RedisServer) -> None:
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, RECONCILE_INTERVAL="1")
+def _worker(
+    env: dict[str, str], log: Path, one_cpu: bool = False
+) -> tuple[Services, subprocess.Popen[bytes]]:
+    """The migrated services of ``env`` and a ``connector worker`` subprocess logging to ``log``.
+
+    ``one_cpu``: the worker runs on one CPU, as a pinned worker does."""
     services = Services(Settings.from_env(env))
     services.migrate()
-    log = tmp_path / "worker.log"
+    pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_cpu else None
     worker = subprocess.Popen(
         [sys.executable, "-m", "connector", "worker"],
         env={**os.environ, **env},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        preexec_fn=pin,
     )
+    return services, worker
+
+
+def test_worker_survives_redis_outage_and_works_after_it(tmp_path: Path, redis_server: RedisServer) -> None:
+    env = base_env(tmp_path, REDIS_URL=redis_server.url, RECONCILE_INTERVAL="1")
+    log = tmp_path / "worker.log"
+    services, worker = _worker(env, log)
     try:
         enqueue(services, "erase_blobs_job", [], job_id="before", kind="erase")
         before = services.settings.redis_namespace + "-before"
@@ -117,18 +129,9 @@ def test_a_stopped_worker_exits_promptly(
 ) -> None:
     """SIGTERM after work: the worker leaves within seconds (platforms SIGKILL after about 30 s)."""
     extra = {} if embedded else {"REDIS_URL": request.getfixturevalue("redis_server").url}
-    env = base_env(tmp_path, **extra)
-    services = Services(Settings.from_env(env))
-    services.migrate()
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "connector", "worker"],
-        env={**os.environ, **env},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        # one CPU, as a pinned worker has: the listener thread then wins the race to its next wait
-        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
-    )
+    # on one CPU the listener thread wins the race to its next wait (the hang this guards against)
+    services, worker = _worker(base_env(tmp_path, **extra), log, one_cpu=True)
     try:
         enqueue(services, "erase_blobs_job", [], job_id="one", kind="erase")
         done = services.settings.redis_namespace + "-one"
