@@ -214,20 +214,13 @@ class ShopifyClient(MediaLibrary, BulkExport):
             return None
 
     def _media_ids(self, product_id: str) -> list[str]:
-        ids: list[str] = []
-        after: str | None = None
-        while True:
-            variables = {"id": product_id, "first": self.config.media_per_product, "after": after}
-            product = self.graphql.execute(docs.PRODUCT_MEDIA_IDS, variables).get("product")
-            if product is None:
-                raise NotFound(
-                    f"product {product_id} does not exist on {self.shop}", hint="it was deleted; re-sync"
-                )
-            ids.extend(str(node["id"]) for node in product["media"]["nodes"])
-            page = product["media"]["pageInfo"]
-            if not page["hasNextPage"]:
-                return ids
-            after = page["endCursor"]
+        """The media ids of a product in order, page by page (NotFound when it is gone)."""
+        variables = {"id": product_id, "first": self.config.media_per_product, "after": None}
+        node = self.graphql.execute(docs.PRODUCT_MEDIA_IDS, variables).get("product")
+        if node is None:
+            raise NotFound(f"product {product_id} does not exist on {self.shop}", hint="re-sync")
+        pages = self._rest({"id": product_id, **node}, "media", docs.PRODUCT_MEDIA_IDS)
+        return [str(media["id"]) for media in pages]
 
     # ------------------------------------------------------------ replacement steps
 

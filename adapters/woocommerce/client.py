@@ -308,11 +308,12 @@ class WooCommerceClient:
         return image_ids(self._read(product_id))
 
     def media_order(self, product_id: str) -> list[str] | None:
-        """The product's image ids in gallery order; None when it was deleted."""
+        """The product's image ids in gallery order; None when it was deleted or trashed."""
         try:
-            return [str(i) for i in self._shown(product_id)]
+            product = self._read(product_id)
         except NotFound:
             return None
+        return None if product.get("status") == "trash" else [str(i) for i in image_ids(product)]
 
     def attach_media(self, product_id: str, media_id: str) -> None:
         """Append the attachment to the product's images; no-op when already shown."""

@@ -135,9 +135,8 @@ class FakeClient:
             return self._remote(product) if product else None
 
     def media_order(self, product_id: str) -> list[str] | None:
-        with self.store.lock:
-            product = self.store.products.get(product_id)
-            return list(product.media) if product else None
+        remote = self.get_product(product_id)
+        return [image.media_id for image in remote.images] if remote else None
 
     def fetch_bytes(self, url: str) -> bytes:
         media_id = url.rsplit("/", 1)[-1]

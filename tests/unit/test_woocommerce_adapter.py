@@ -114,6 +114,19 @@ def test_timeouts_are_transient(client: WooCommerceClient) -> None:
 
 
 @responses.activate
+def test_media_order_is_the_gallery_and_none_for_a_gone_or_trashed_product(client: WooCommerceClient) -> None:
+    images = [
+        {"id": 11, "src": "https://shop.example/a.jpg"},
+        {"id": 12, "src": "https://shop.example/b.jpg"},
+    ]
+    responses.get(f"{API}/products/5", json={"id": 5, "status": "publish", "images": images})
+    responses.get(f"{API}/products/6", json={"id": 6, "status": "trash", "images": images})
+    responses.get(f"{API}/products/7", **wp_error(404, "woocommerce_rest_product_invalid_id", "no product"))
+    assert client.media_order("5") == ["11", "12"]
+    assert client.media_order("6") is None and client.media_order("7") is None
+
+
+@responses.activate
 def test_non_json_success_is_a_platform_error(client: WooCommerceClient) -> None:
     responses.get(f"{API}/products/5", body="<html>maintenance</html>", content_type="text/html")
     with pytest.raises(PlatformError, match="not JSON"):
