@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from jobs.imaging.measure import CAMOUFLAGE_DE, Cut, Palette, Photo, erode, gradient, sample
+from jobs.imaging.measure import CAMOUFLAGE_DE, Cut, Palette, Photo, erode, gradient, pieces, sample
 
 #: Ignore pieces smaller than this share of the subject (noise, specular spots).
 MIN_PIECE = 0.001
@@ -43,40 +43,44 @@ def background_part_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> d
         return none
     backdrop = Palette(sample(rgb[ring]))
     looks_background = np.zeros_like(hard)
-    subject, subject_lab = rgb[hard], photo.lab[hard]
-    looks_background[hard] = backdrop.near(subject, CAMOUFLAGE_DE, subject_lab)
+    looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE, photo.lab[hard])
     core = (depth_in > max(2 * r, 0.35 * float(depth_in.max()))) & ~looks_background
-    own = np.zeros_like(hard)
-    if core.any():
-        own[hard] = Palette(sample(rgb[core])).near(subject, CAMOUFLAGE_DE / 2, subject_lab)
     camouflaged = core.sum() < CAMOUFLAGED_CORE * max(int((depth_in > 2 * r).sum()), 1)
     labels, count = ndimage.label(looks_background)
     if not count:
         return none
     minimum = max(4, MIN_PIECE * total)
-    ids = np.arange(1, count + 1)
-    sizes = ndimage.sum_labels(np.ones_like(hard), labels, ids)
-    reaches_outline = ndimage.maximum(depth_in <= 1.5, labels, ids).astype(bool)
+    sizes = _per_piece(labels, count)
+    touched = np.zeros(count + 1, dtype=bool)
+    touched[labels[depth_in <= 1.5]] = True
+    reaches_outline = touched[1:]
     small = (sizes >= minimum) & (sizes <= MAX_HOLE * total) & ~reaches_outline
-    holes = np.isin(labels, ids[small | _crossed(rgb, labels, ids, sizes >= MAX_HOLE * total, ring)])
-    beyond_edge = (labels > 0) & (depth_in > r) & ~own
-    patch_sizes = ndimage.sum_labels(beyond_edge, labels, ids)
-    patches = np.isin(labels, ids[reaches_outline & (patch_sizes >= minimum)]) & beyond_edge
+    holes = pieces(labels, small | _crossed(photo, labels, count, sizes >= MAX_HOLE * total, ring))
+    beyond_edge = (labels > 0) & (depth_in > r)
+    if core.any() and beyond_edge.any():  # less the subject's own colours (asked only where it matters)
+        beyond_edge[beyond_edge] = ~Palette(sample(rgb[core])).near(
+            rgb[beyond_edge], CAMOUFLAGE_DE / 2, photo.lab[beyond_edge]
+        )
+    patch_sizes = np.bincount(labels[beyond_edge], minlength=count + 1)[1:]
+    patches = pieces(labels, reaches_outline & (patch_sizes >= minimum)) & beyond_edge
     patch_share = 0.0 if camouflaged else float(patches.sum() / total)
     return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}
 
 
-def _crossed(
-    rgb: np.ndarray, labels: np.ndarray, ids: np.ndarray, large: np.ndarray, ring: np.ndarray
-) -> np.ndarray:
+def _per_piece(labels: np.ndarray, count: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """The pixel count (or the sum of ``weights``) of each labelled piece, labels 1..``count``."""
+    flat = None if weights is None else weights.ravel()
+    return np.bincount(labels.ravel(), flat, minlength=count + 1)[1:]
+
+
+def _crossed(photo: Photo, labels: np.ndarray, count: int, large: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Which large pieces are crossed by fine structure (wires) the background outside does not have."""
-    crossed = np.zeros(len(ids), dtype=bool)
+    crossed = np.zeros(count, dtype=bool)
     if not large.any():
         return crossed
-    edges = gradient(rgb.astype(np.float32).mean(axis=2))
+    edges = gradient(photo.grey)
     outside = float(edges[ring].mean()) + 0.5
     inner = np.where(erode(labels > 0, iterations=2), labels, 0)  # away from their rims
-    counts = ndimage.sum_labels(inner > 0, inner, ids)
-    means = ndimage.sum_labels(edges, inner, ids) / np.maximum(counts, 1)
-    crossed[large] = np.asarray(means)[large] > CROSSED * outside
+    means = _per_piece(inner, count, edges) / np.maximum(_per_piece(inner, count), 1)
+    crossed[large] = means[large] > CROSSED * outside
     return crossed

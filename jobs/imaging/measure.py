@@ -41,7 +41,34 @@ def depth(region: np.ndarray) -> np.ndarray:
     """Exact Euclidean distance of every pixel of ``region`` to the nearest pixel outside it (0 outside)."""
     if region.all():
         return np.full(region.shape, np.inf, dtype=np.float32)
-    return cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # Only the region's box and a 1 px frame are measured: every pixel of the region has its nearest
+    # outside pixel there (the frame, or the image border where the box touches it).
+    box = _box(region, 1)
+    distances = np.zeros(region.shape, dtype=np.float32)
+    if box is not None:
+        inside = region[box].astype(np.uint8)
+        distances[box] = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distances
+
+
+def within(region: np.ndarray, radius: float) -> np.ndarray:
+    """Pixels within Euclidean ``radius`` of ``region`` (its dilation by a disk: ``depth(~region) <= r``)."""
+    box = _box(region, int(radius) + 1)
+    grown = np.zeros(region.shape, dtype=bool)
+    if box is not None:
+        grown[box] = depth(~region[box]) <= radius
+    return grown
+
+
+def _box(region: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The bounding box of ``region`` grown by ``margin`` px (within the array), None when it is empty."""
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not rows.size:
+        return None
+    return (
+        slice(max(0, rows[0] - margin), rows[-1] + 1 + margin),
+        slice(max(0, cols[0] - margin), cols[-1] + 1 + margin),
+    )
 
 
 def max_filter(values: np.ndarray, size: int) -> np.ndarray:
@@ -119,10 +146,28 @@ class Cut:
         return depth(~self.hard)
 
 
-def components(region: np.ndarray) -> np.ndarray:
-    """Pixel counts of the 8-connected components of a boolean ``region`` (empty when it has none)."""
+def fill_holes(region: np.ndarray) -> np.ndarray:
+    """``region`` with every hole filled: what is outside it and 4-connected to no image border
+    (scipy's ``binary_fill_holes``)."""
+    count, labels = cv2.connectedComponents((~region).astype(np.uint8), connectivity=4)
+    if count <= 1:
+        return region.copy()
+    outer = np.zeros(count, dtype=bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outer[edge] = True
+    outer[0] = False  # label 0 is the region itself
+    return np.asarray(~outer[labels])
+
+
+def pieces(labels: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The pixels of the labelled pieces ``chosen`` marks (``chosen[i]`` for label ``i + 1``)."""
+    return np.concatenate(([False], chosen))[labels]
+
+
+def components(region: np.ndarray, connectivity: int = 8) -> np.ndarray:
+    """Pixel counts of the connected components of a boolean ``region`` (empty when it has none)."""
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(
-        region.astype(np.uint8), connectivity=8
+        region.astype(np.uint8), connectivity=connectivity
     )
     return np.asarray(stats[1:count, cv2.CC_STAT_AREA])
 
@@ -143,6 +188,11 @@ class Photo:
         """CIE Lab of every pixel."""
         return lab(self.rgb)
 
+    @cached_property
+    def grey(self) -> np.ndarray:
+        """The mean of the three channels of every pixel (float32)."""
+        return np.asarray(self.rgb.astype(np.float32).mean(axis=2))
+
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -153,6 +203,14 @@ def erode(region: np.ndarray, iterations: int = 1) -> np.ndarray:
         region.astype(np.uint8), _CROSS, iterations=iterations, borderType=cv2.BORDER_CONSTANT, borderValue=0
     )
     return eroded.astype(bool)
+
+
+def opening(region: np.ndarray) -> np.ndarray:
+    """Binary opening by the 3 x 3 cross, the image border eroding (scipy's ``binary_opening``)."""
+    opened = cv2.morphologyEx(
+        region.astype(np.uint8), cv2.MORPH_OPEN, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return np.asarray(opened, dtype=bool)
 
 
 def gaussian(values: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:

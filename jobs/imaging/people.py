@@ -10,9 +10,8 @@ the cut does not count (a hand left out of the cut-out is not in the published i
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-from jobs.imaging.measure import Cut, lab, sample
+from jobs.imaging.measure import Cut, components, lab, opening, sample
 
 #: Skin blobs smaller than this share of the subject are ignored (specks of warm colour).
 MIN_BLOB = 0.01
@@ -44,13 +43,10 @@ def people_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     rows, cols = np.flatnonzero(hard.any(axis=1)), np.flatnonzero(hard.any(axis=0))
     box = np.s_[max(0, rows[0] - 2) : rows[-1] + 3, max(0, cols[0] - 2) : cols[-1] + 3]
     rgb, hard = rgb[box], hard[box]
-    skin = ndimage.binary_opening(skin_pixels(rgb), iterations=1) & hard
+    skin = opening(skin_pixels(rgb)) & hard
     if skin.sum() > SKIN_COLOURED_PRODUCT * total or _same_hue(rgb[skin], rgb[hard & ~skin]):
         return 0.0
-    labels, count = ndimage.label(skin)
-    if not count:
-        return 0.0
-    sizes = ndimage.sum_labels(skin, labels, np.arange(1, count + 1))
+    sizes = components(skin, connectivity=4)
     return float(sizes[sizes >= MIN_BLOB * total].sum() / total)
 
 

@@ -25,11 +25,12 @@ from jobs.imaging.measure import (
     Photo,
     border_pixels,
     components,
-    depth,
     erode,
+    fill_holes,
     gaussian,
     lab,
     sample,
+    within,
 )
 from jobs.imaging.misplaced_edge import misplaced_edge_score
 from jobs.imaging.people import people_score
@@ -63,31 +64,30 @@ def _work_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _dilate(region: np.ndarray, radius: float) -> np.ndarray:
-    """Dilation by a disk."""
-    if not region.any():
-        return region.copy()
-    return depth(~region) <= radius
+def _local_mean(
+    lab: np.ndarray, weight: np.ndarray, sigma: float, at: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised convolution: the mean Lab of ``weight`` pixels around each pixel ``at`` (rows,
+    columns), and its support.
 
-
-def _local_mean(lab: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised convolution: the mean Lab of ``weight`` pixels around each pixel, and its support.
-
-    Both fields are smooth, so they are computed at half size and scaled back up.
+    Both fields are smooth, so they are computed at half size and read at the nearest half-size pixel.
     """
-    h, w = weight.shape
     small_w = weight[::2, ::2].astype(np.float32)
     support = gaussian(small_w, sigma / 2, truncate=2.0)
     means = np.empty((*small_w.shape, 3), np.float32)
     for c in range(3):
         blurred = gaussian(lab[::2, ::2, c] * small_w, sigma / 2, truncate=2.0)
         means[..., c] = blurred / np.maximum(support, 1e-6)
-    up = np.repeat(np.repeat(means, 2, axis=0), 2, axis=1)[:h, :w]
-    return up, np.repeat(np.repeat(support, 2, axis=0), 2, axis=1)[:h, :w]
+    rows, cols = at[0] // 2, at[1] // 2
+    return means[rows, cols], support[rows, cols]
 
 
-def mask_scores(mask: np.ndarray, cut: Cut | None = None) -> dict[str, float]:
-    """Mask sanity on a 0..1 mask: area, edges touched, main component, fine structure, indecision."""
+def mask_scores(mask: np.ndarray, cut: Cut | None = None, raw: np.ndarray | None = None) -> dict[str, float]:
+    """Mask sanity on a 0..1 mask: area, edges touched, main component, fine structure, indecision.
+
+    ``raw`` is the model's mask before cleaning, when there is one: indecision is judged there,
+    because cleaning removes the fog that shows it.
+    """
     cut = cut or Cut(mask)
     hard = cut.hard
     total = int(hard.sum())
@@ -96,12 +96,14 @@ def mask_scores(mask: np.ndarray, cut: Cut | None = None) -> dict[str, float]:
     scores["edges_touched"] = float(sum(bool(side.mean() > 0.005) for side in sides))
     if total == 0:
         scores.update(main_component=0.0, thin_structure=0.0, uncertain=0.0)
+        if raw is not None:
+            scores["uncertain"] = uncertainty(raw)
         return scores
     scores["main_component"] = float(components(hard).max() / total)
     radius = max(1, round(0.012 * float(np.sqrt(total))))
-    opened = _dilate(cut.depth_in > radius, radius)
+    opened = within(cut.depth_in > radius, radius)
     scores["thin_structure"] = float((hard & ~opened).sum() / total)
-    scores["uncertain"] = uncertainty(mask, hard)
+    scores["uncertain"] = uncertainty(mask, hard) if raw is None else uncertainty(raw)
     return scores
 
 
@@ -110,7 +112,7 @@ def uncertainty(mask: np.ndarray, hard: np.ndarray | None = None) -> float:
     hard = mask >= 0.5 if hard is None else hard
     soft = (mask > 0.15) & (mask < 0.85)
     boundary = hard ^ erode(hard)
-    away = depth(~boundary) > SOFT_EDGE_PX
+    away = ~within(boundary, SOFT_EDGE_PX)
     return float((soft & away).sum() / max(int((hard | soft).sum()), 1))
 
 
@@ -131,31 +133,34 @@ def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, fl
         return {"halo": 0.0, "clipped": 0.0, "low_contrast": 0.0, "new_holes": 0.0, "camouflage": 0.0}
     lab_px = photo.lab
     r = max(2, round(0.006 * max(hard.shape)))
-    filled = ndimage.binary_fill_holes(hard)
+    filled = fill_holes(hard)
     depth_in, depth_out = cut.depth_in, cut.depth_out
-    inner, outer = depth_in > r, depth_out <= r
-    inner_band, outer_band = hard & ~inner, outer & ~hard
-    fg_ref = inner & (depth_in <= 4 * r)
-    bg_ref = (depth_out <= 4 * r) & ~outer
+    inner_band, outer_band = hard & (depth_in <= r), (depth_out <= r) & ~hard
+    fg_ref = (depth_in > r) & (depth_in <= 4 * r)
+    bg_ref = (depth_out <= 4 * r) & (depth_out > r)
+    # every edge measure looks at the two bands along the cut only
+    at = np.nonzero(inner_band | outer_band)
+    inner, outer = inner_band[at], outer_band[at]
     sigma = 3.0 * r
-    fg, fg_w = _local_mean(lab_px, fg_ref.astype(np.float32), sigma)
-    bg, bg_w = _local_mean(lab_px, bg_ref.astype(np.float32), sigma)
+    fg, fg_w = _local_mean(lab_px, fg_ref.astype(np.float32), sigma, at)
+    bg, bg_w = _local_mean(lab_px, bg_ref.astype(np.float32), sigma, at)
+    band_lab = lab_px[at]
     valid = (fg_w > 0.02) & (bg_w > 0.02)
     separation = np.linalg.norm(fg - bg, axis=-1)
-    d_fg = np.linalg.norm(lab_px - fg, axis=-1)
-    d_bg = np.linalg.norm(lab_px - bg, axis=-1)
+    d_fg = np.linalg.norm(band_lab - fg, axis=-1)
+    d_bg = np.linalg.norm(band_lab - bg, axis=-1)
     distinct = valid & (separation >= SEPARATION)
     backdrop = Palette(border_pixels(rgb))
     plain = backdrop.spread <= PLAIN_BACKDROP_BINS
-    clipped = outer_band & distinct & (d_fg < 0.5 * d_bg)
+    clipped = outer & distinct & (d_fg < 0.5 * d_bg)
     if plain:
-        foreign = np.zeros_like(hard)
-        foreign[outer_band] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE, lab_px[outer_band])
-        clipped |= outer_band & ~distinct & valid & (d_fg < SEPARATION) & foreign
+        foreign = np.zeros_like(outer)
+        foreign[outer] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE, band_lab[outer])
+        clipped |= outer & ~distinct & valid & (d_fg < SEPARATION) & foreign
     scores = {
-        "halo": _share(inner_band & distinct, d_bg < 0.5 * d_fg),
-        "clipped": _share(outer_band, clipped),
-        "low_contrast": _share((inner_band | outer_band) & valid, separation < SEPARATION),
+        "halo": _share(inner & distinct, d_bg < 0.5 * d_fg),
+        "clipped": _share(outer, clipped),
+        "low_contrast": _share(valid, separation < SEPARATION),
         "new_holes": _new_holes(rgb, hard, filled, bg_ref & ~filled),
         "camouflage": 0.0,
     }
@@ -201,9 +206,7 @@ def cut_scores(
     size = _work_size(rgb.size)
     small_mask = _small(mask, size)
     cut = Cut(small_mask)
-    scores = mask_scores(small_mask, cut)
-    if raw is not None:
-        scores["uncertain"] = uncertainty(_small(raw, size))
+    scores = mask_scores(small_mask, cut, None if raw is None else _small(raw, size))
     if edges:
         small = Photo(np.asarray(rgb.convert("RGB").resize(size, Image.Resampling.BOX)))
         scores.update(edge_scores(small, cut))
@@ -217,7 +220,7 @@ def detector_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str
     scores = {
         "reflection": reflection_score(photo.rgb, cut),
         "people": people_score(photo.rgb, cut),
-        "misplaced_edge": misplaced_edge_score(photo.rgb, cut),
+        "misplaced_edge": misplaced_edge_score(photo, cut),
     }
     scores.update(background_part_scores(photo, cut))
     return scores
@@ -302,7 +305,7 @@ def _purity(
     if shadow is not None:
         occupied |= np.asarray(shadow)[::step, ::step] > 0
     reach = max(4, round(0.012 * max(size)))
-    occupied = _dilate(occupied, max(1, -(-reach // step)))
+    occupied = within(occupied, max(1, -(-reach // step)))
     free = ~occupied
     if not free.any():
         return 1.0

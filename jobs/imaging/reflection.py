@@ -10,6 +10,7 @@ symmetric top-to-bottom is not faded, so it does not count.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from jobs.imaging.measure import Cut
@@ -31,36 +32,47 @@ def reflection_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     """
     cut = Cut.of(mask)
     hard = cut.hard
-    total = int(hard.sum())
+    total = int(np.count_nonzero(hard))
     rows = np.flatnonzero(hard.any(axis=1))
     if total < 64 or rows.size < 8:
         return 0.0
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    pixels = rgb.astype(np.float32)
-    outside = (cut.depth_out > 2) & ~hard
+    floor_colour = _row_sums(rgb, (cut.depth_out > 2) & ~hard)
     # the outlines and pictures compared lie within the subject's columns; the floor spans the width
     cols = np.flatnonzero(hard.any(axis=0))
-    hard, subject = hard[:, cols[0] : cols[-1] + 1], pixels[:, cols[0] : cols[-1] + 1]
+    hard = hard[:, cols[0] : cols[-1] + 1]
+    subject = rgb[:, cols[0] : cols[-1] + 1].astype(np.float32)
+    subject_rows = np.concatenate(([0], np.cumsum(np.count_nonzero(hard, axis=1))))
     best = 0.0
     for axis in np.linspace(top + (bottom - top) / 3, bottom - 4, AXES).astype(int):
         span = min(bottom - axis, axis - top)
         if span < 4:
             continue
-        below, above = hard[axis : axis + span], hard[axis - span : axis][::-1]
-        both = below & above
-        union = int((below | above).sum())
-        if not union or both.sum() / union < OUTLINE_MATCH:
+        both = hard[axis : axis + span] & hard[axis - span : axis][::-1]
+        overlap = int(np.count_nonzero(both))
+        below = int(subject_rows[axis + span] - subject_rows[axis])
+        union = below + int(subject_rows[axis] - subject_rows[axis - span]) - overlap
+        if not union or overlap / union < OUTLINE_MATCH or overlap < 32:
             continue
-        floor_rows = outside[axis : axis + span]
-        if both.sum() < 32 or not floor_rows.any():
+        floor_pixels = floor_colour[axis + span, 3] - floor_colour[axis, 3]
+        if not floor_pixels:
             continue
-        floor = pixels[axis : axis + span][floor_rows].mean(axis=0)
+        floor = ((floor_colour[axis + span, :3] - floor_colour[axis, :3]) / floor_pixels).astype(np.float32)
         if (
             _faded(subject, both, axis, span, floor)
             and _row_match(subject, both, axis, span, floor) >= PICTURE_MATCH
         ):
-            best = max(best, float(below.sum() / total))
+            best = max(best, below / total)
     return best
+
+
+def _row_sums(rgb: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Running sums down the rows of ``region``'s colours and pixel count: row ``i`` holds rows ``0:i``."""
+    sums = np.zeros((len(region) + 1, 4))
+    kept = cv2.bitwise_and(rgb, rgb, mask=region.astype(np.uint8))
+    sums[1:, :3] = np.cumsum(cv2.reduce(kept, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F)[:, 0], axis=0)
+    sums[1:, 3] = np.cumsum(np.count_nonzero(region, axis=1))
+    return sums
 
 
 def _faded(pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray) -> bool:
@@ -78,9 +90,15 @@ def _closeness(
     region = both[start:stop]
     if not region.any():
         return 1.0
-    low = np.linalg.norm(pixels[axis + start : axis + stop][region] - floor, axis=-1)
-    high = np.linalg.norm(pixels[axis - stop : axis - start][::-1][region] - floor, axis=-1)
+    low = _distances(pixels[axis + start : axis + stop][region], floor)
+    high = _distances(pixels[axis - stop : axis - start][::-1][region], floor)
     return float(low.mean() / max(high.mean(), 1.0))
+
+
+def _distances(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each of ``pixels`` (N x 3) to ``colour``."""
+    difference = pixels - colour
+    return np.sqrt(np.einsum("ij,ij->i", difference, difference))
 
 
 def _row_match(pixels: np.ndarray, both: np.ndarray, axis: int, span: int, floor: np.ndarray) -> float:

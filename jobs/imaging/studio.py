@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from jobs.imaging.measure import depth
+from jobs.imaging.measure import pieces, within
 from jobs.imaging.settings import PipelineSettings
 
 #: Alpha below this (0-255) is background noise from the model and is dropped; above the top it is opaque.
@@ -57,14 +58,13 @@ def clean_mask(mask: Image.Image) -> Image.Image:
     small = levelled.copy()
     small.thumbnail((PIECES_SIDE, PIECES_SIDE), Image.Resampling.BOX)
     hard = np.asarray(small) >= 128
-    labels, count = ndimage.label(hard, structure=np.ones((3, 3), bool))
-    if count == 0:
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(hard.astype(np.uint8), connectivity=8)
+    if count <= 1:
         return levelled
-    sizes = ndimage.sum_labels(hard, labels, index=np.arange(1, count + 1))
-    keep_ids = np.flatnonzero(sizes >= SPECK_SHARE * sizes.max()) + 1
-    kept = np.isin(labels, keep_ids)
+    sizes = stats[1:, cv2.CC_STAT_AREA]
+    kept = pieces(labels, sizes >= SPECK_SHARE * sizes.max())
     reach = max(2.0, SOFT_REACH * max(small.size))
-    zone = depth(~kept) <= reach
+    zone = within(kept, reach)
     if zone.all():
         return levelled
     keep = Image.fromarray((zone * 255).astype(np.uint8), mode="L").resize(
