@@ -139,7 +139,8 @@ def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, fl
     fg_ref = (depth_in > r) & (depth_in <= 4 * r)
     bg_ref = (depth_out <= 4 * r) & (depth_out > r)
     # every edge measure looks at the two bands along the cut only
-    at = np.nonzero(inner_band | outer_band)
+    rows, cols = np.nonzero(inner_band | outer_band)
+    at = (rows, cols)
     inner, outer = inner_band[at], outer_band[at]
     sigma = 3.0 * r
     fg, fg_w = _local_mean(lab_px, fg_ref.astype(np.float32), sigma, at)
