@@ -1,7 +1,7 @@
 """The database side of a sync's batches: the store's known media, the sharing rule, multi-row inserts.
 
-Rows are inserted with Core executemany (no RETURNING: in parameter order it makes SQLite insert
-row by row) and their ids read back with one query per batch.
+Rows are inserted with one executemany (``row_insert``; no RETURNING: in parameter order it makes
+SQLite insert row by row) and their ids read back with one query per batch.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.models import (
@@ -27,6 +27,7 @@ from connector.models import (
     utcnow,
 )
 from connector.port import RemoteImage, RemoteProduct
+from connector.row_insert import insert_rows
 
 SHARED = "shared_media"
 NEW = ImageStatus.NEW.value
@@ -192,10 +193,11 @@ def insert_products(session: Session, store: Store, remotes: list[RemoteProduct]
             "remote_updated_at": r.updated_at,
             "deleted": False,
             "synced_at": now,
+            "lock_token": 0,
         }
         for r in remotes
     ]
-    session.connection().execute(insert(Product), rows)
+    insert_rows(session.connection(), Product, rows)
     found = session.execute(
         select(Product.platform_id, Product.id).where(
             Product.store_id == store.id, Product.platform_id.in_([r.product_id for r in remotes])
@@ -251,7 +253,7 @@ class ImageBatch:
         """Insert the new rows in one executemany; their ids, row for row (read back in one query)."""
         if not self.rows:
             return []
-        session.connection().execute(insert(Image), self.rows)
+        insert_rows(session.connection(), Image, self.rows)
         for row in self.rows:
             self.media.count_slot(row["original_media_id"], row["platform_media_id"])
         products = list({row["product_id"] for row in self.rows})
