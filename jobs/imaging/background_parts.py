@@ -12,7 +12,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from jobs.imaging.measure import CAMOUFLAGE_DE, Cut, Palette, Photo, erode, gradient, pieces, sample
+from jobs.imaging.measure import (
+    CAMOUFLAGE_DE,
+    SAMPLE,
+    Cut,
+    Palette,
+    Photo,
+    erode,
+    gradient,
+    pieces,
+    pixels_at,
+)
 
 #: Ignore pieces smaller than this share of the subject (noise, specular spots).
 MIN_PIECE = 0.001
@@ -41,9 +51,9 @@ def background_part_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> d
     ring = (depth_out > r) & (depth_out <= 6 * r)
     if not ring.any():
         return none
-    backdrop = Palette(sample(rgb[ring]))
+    backdrop = Palette(pixels_at(rgb, ring, SAMPLE))
     looks_background = np.zeros_like(hard)
-    looks_background[hard] = backdrop.near(rgb[hard], CAMOUFLAGE_DE, photo.lab[hard])
+    looks_background[hard] = backdrop.near(pixels_at(rgb, hard), CAMOUFLAGE_DE, pixels_at(photo.lab, hard))
     core = (depth_in > max(2 * r, 0.35 * float(depth_in.max()))) & ~looks_background
     camouflaged = core.sum() < CAMOUFLAGED_CORE * max(int((depth_in > 2 * r).sum()), 1)
     labels, count = ndimage.label(looks_background)
@@ -58,8 +68,9 @@ def background_part_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> d
     holes = pieces(labels, small | _crossed(photo, labels, count, sizes >= MAX_HOLE * total, ring))
     beyond_edge = (labels > 0) & (depth_in > r)
     if core.any() and beyond_edge.any():  # less the subject's own colours (asked only where it matters)
-        beyond_edge[beyond_edge] = ~Palette(sample(rgb[core])).near(
-            rgb[beyond_edge], CAMOUFLAGE_DE / 2, photo.lab[beyond_edge]
+        own = Palette(pixels_at(rgb, core, SAMPLE))
+        beyond_edge[beyond_edge] = ~own.near(
+            pixels_at(rgb, beyond_edge), CAMOUFLAGE_DE / 2, pixels_at(photo.lab, beyond_edge)
         )
     patch_sizes = np.bincount(labels[beyond_edge], minlength=count + 1)[1:]
     patches = pieces(labels, reaches_outline & (patch_sizes >= minimum)) & beyond_edge

@@ -10,6 +10,8 @@ from scipy.spatial import cKDTree
 
 #: Within this CIE76 delta E of a region's common colour a pixel counts as that region's colour.
 CAMOUFLAGE_DE = 10.0
+#: A region's colours are judged on about this many of its pixels (every n-th).
+SAMPLE = 40_000
 
 
 def _linear_srgb() -> np.ndarray:
@@ -90,7 +92,9 @@ class Palette:
         self.spread = int(np.searchsorted(np.cumsum(shares[order]), 0.95) + 1) if unique.size else 0
         common = unique[shares >= min_share]
         centres = np.stack([(common // 256) % 16, (common // 16) % 16, common % 16], axis=-1) * 16 + 8
-        self._tree = cKDTree(lab(centres[None].astype(np.uint8))[0]) if common.size else None
+        centres_lab = lab(centres[None].astype(np.uint8))[0]
+        self._tree = cKDTree(centres_lab) if common.size else None
+        self._lightness = np.sort(centres_lab[:, 0].astype(np.float64))
 
     def near(
         self, rgb_pixels: np.ndarray, delta_e: float, lab_pixels: np.ndarray | None = None
@@ -102,9 +106,17 @@ class Palette:
         if self._tree is None or rgb_pixels.size == 0:
             return np.zeros(len(rgb_pixels), dtype=bool)
         query = lab(rgb_pixels) if lab_pixels is None else lab_pixels
-        # The bound prunes the search; anything beyond it comes back as inf.
-        distance, _index = self._tree.query(query, k=1, distance_upper_bound=delta_e * 1.001)
-        return np.asarray(distance <= delta_e)
+        # Only a pixel with a common colour's lightness within reach can be near it: the tree is
+        # asked about those alone.  The bound prunes its search; beyond it comes back as inf.
+        reach = delta_e * 1.001
+        lightness = query[:, 0].astype(np.float64)
+        lighter = np.searchsorted(self._lightness, lightness - reach, side="left")
+        maybe = np.searchsorted(self._lightness, lightness + reach, side="right") > lighter
+        near = np.zeros(len(query), dtype=bool)
+        if maybe.any():
+            distance, _index = self._tree.query(query[maybe], k=1, distance_upper_bound=reach)
+            near[maybe] = distance <= delta_e
+        return near
 
 
 def border_pixels(array: np.ndarray, width: int | None = None) -> np.ndarray:
@@ -115,10 +127,19 @@ def border_pixels(array: np.ndarray, width: int | None = None) -> np.ndarray:
     return np.concatenate([p.reshape(-1, *array.shape[2:]) for p in parts])
 
 
-def sample(pixels: np.ndarray, limit: int = 40_000) -> np.ndarray:
+def sample(pixels: np.ndarray, limit: int = SAMPLE) -> np.ndarray:
     """Every n-th pixel, at most about ``limit`` of them."""
     step = max(1, len(pixels) // limit)
     return pixels[::step]
+
+
+def pixels_at(values: np.ndarray, region: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """``values[region]``: the values at a boolean map's pixels, row by row (``sample``d to about
+    ``limit`` when given), gathered by index, which numpy does faster than by mask for colours."""
+    index = np.flatnonzero(region)
+    if limit is not None:
+        index = sample(index, limit)
+    return np.take(values.reshape(-1, *values.shape[region.ndim :]), index, axis=0)
 
 
 class Cut:
@@ -190,8 +211,12 @@ class Photo:
 
     @cached_property
     def grey(self) -> np.ndarray:
-        """The mean of the three channels of every pixel (float32)."""
-        return np.asarray(self.rgb.astype(np.float32).mean(axis=2))
+        """The mean of the three channels of every pixel (float32; ``rgb.astype(float32).mean(axis=2)``)."""
+        total = self.rgb[..., 0].astype(np.float32)
+        total += self.rgb[..., 1]
+        total += self.rgb[..., 2]
+        total /= 3
+        return total
 
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))

@@ -25,8 +25,9 @@ MIN_CHROMA = 12.0
 
 def skin_pixels(rgb: np.ndarray) -> np.ndarray:
     """Boolean map of skin-toned pixels."""
-    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
-    spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+    r8, g8, b8 = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    r, g, b = (channel.astype(np.int16) for channel in (r8, g8, b8))
+    spread = np.maximum(np.maximum(r8, g8), b8).astype(np.int16) - np.minimum(np.minimum(r8, g8), b8)
     explicit = (r > 95) & (g > 40) & (b > 20) & (spread > 15) & (np.abs(r - g) > 15) & (r > g) & (r > b)
     cr = 128 + 0.5 * r - 0.4187 * g - 0.0813 * b
     cb = 128 - 0.1687 * r - 0.3313 * g + 0.5 * b

@@ -20,6 +20,7 @@ from jobs.imaging.errors import ConfigurationError
 from jobs.imaging.gates import STAGES, VERDICT_ORDER, Gate, Stage
 from jobs.imaging.measure import (
     CAMOUFLAGE_DE,
+    SAMPLE,
     Cut,
     Palette,
     Photo,
@@ -29,6 +30,7 @@ from jobs.imaging.measure import (
     fill_holes,
     gaussian,
     lab,
+    pixels_at,
     sample,
     within,
 )
@@ -145,7 +147,7 @@ def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, fl
     sigma = 3.0 * r
     fg, fg_w = _local_mean(lab_px, fg_ref.astype(np.float32), sigma, at)
     bg, bg_w = _local_mean(lab_px, bg_ref.astype(np.float32), sigma, at)
-    band_lab = lab_px[at]
+    band_lab = lab_px[rows, cols]
     valid = (fg_w > 0.02) & (bg_w > 0.02)
     separation = np.linalg.norm(fg - bg, axis=-1)
     d_fg = np.linalg.norm(band_lab - fg, axis=-1)
@@ -156,7 +158,7 @@ def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, fl
     clipped = outer & distinct & (d_fg < 0.5 * d_bg)
     if plain:
         foreign = np.zeros_like(outer)
-        foreign[outer] = ~backdrop.near(rgb[outer_band], CAMOUFLAGE_DE, band_lab[outer])
+        foreign[outer] = ~backdrop.near(rgb[rows[outer], cols[outer]], CAMOUFLAGE_DE, band_lab[outer])
         clipped |= outer & ~distinct & valid & (d_fg < SEPARATION) & foreign
     scores = {
         "halo": _share(inner & distinct, d_bg < 0.5 * d_fg),
@@ -168,7 +170,7 @@ def edge_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> dict[str, fl
     if plain:
         subject = depth_in > 2
         if subject.any():
-            scores["camouflage"] = float(backdrop.near(sample(rgb[subject]), CAMOUFLAGE_DE).mean())
+            scores["camouflage"] = float(backdrop.near(pixels_at(rgb, subject, SAMPLE), CAMOUFLAGE_DE).mean())
     return scores
 
 
@@ -182,7 +184,7 @@ def _new_holes(rgb: np.ndarray, hard: np.ndarray, filled: np.ndarray, outside: n
     holes = filled & ~hard
     if not holes.any():
         return 0.0
-    palette = Palette(sample(rgb[outside]) if outside.any() else border_pixels(rgb))
+    palette = Palette(pixels_at(rgb, outside, SAMPLE) if outside.any() else border_pixels(rgb))
     labels, _count = ndimage.label(holes)
     minimum = max(4, int(0.0005 * filled.sum()))
     bad = 0

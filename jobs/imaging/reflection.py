@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from jobs.imaging.measure import Cut
+from jobs.imaging.measure import Cut, pixels_at
 
 #: Outline agreement (IoU) of the part below an axis and the part above it, flipped.
 OUTLINE_MATCH = 0.6
@@ -90,8 +90,8 @@ def _closeness(
     region = both[start:stop]
     if not region.any():
         return 1.0
-    low = _distances(pixels[axis + start : axis + stop][region], floor)
-    high = _distances(pixels[axis - stop : axis - start][::-1][region], floor)
+    low = _distances(pixels_at(pixels[axis + start : axis + stop], region), floor)
+    high = _distances(pixels_at(pixels[axis - stop : axis - start], region[::-1]), floor)
     return float(low.mean() / max(high.mean(), 1.0))
 
 
