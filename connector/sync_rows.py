@@ -198,7 +198,7 @@ def insert_products(session: Session, store: Store, remotes: list[RemoteProduct]
         for r in remotes
     ]
     insert_rows(session.connection(), Product, rows)
-    found = session.execute(
+    found = session.connection().execute(  # Core: plain rows, no ORM loading
         select(Product.platform_id, Product.id).where(
             Product.store_id == store.id, Product.platform_id.in_([r.product_id for r in remotes])
         )
@@ -257,7 +257,7 @@ class ImageBatch:
         for row in self.rows:
             self.media.count_slot(row["original_media_id"], row["platform_media_id"])
         products = list({row["product_id"] for row in self.rows})
-        found = session.execute(
+        found = session.connection().execute(  # Core: plain rows, no ORM loading
             select(Image.product_id, Image.platform_media_id, Image.id).where(Image.product_id.in_(products))
         )
         ids = {(product_id, media_id): pk for product_id, media_id, pk in found}
