@@ -10,9 +10,10 @@ from typing import IO, Any
 from adapters.shopify import documents as docs
 from adapters.shopify.catalog import (
     drafts_from_jsonl,
-    remote_products,
+    prepare,
     search_updated_since,
     variant_media_from_jsonl,
+    with_variant_media,
 )
 from adapters.shopify.client_state import ClientState
 from adapters.shopify.user_errors import error_codes, raise_for_user_errors
@@ -37,9 +38,9 @@ class BulkExport(ClientState):
             if not self._export(self._start_bulk(query), products):
                 return
             second = self._start_bulk(docs.bulk_variant_media_query())
-            drafts = drafts_from_jsonl(products)
+            prepared = prepare(drafts_from_jsonl(products))
             self._export(second, variants)
-            yield from remote_products(drafts, variant_media_from_jsonl(variants))
+            yield from with_variant_media(prepared, variant_media_from_jsonl(variants))
 
     def _export(self, started: tuple[str, float], sink: IO[bytes]) -> bool:
         """Wait for a started bulk query and download its JSONL into ``sink`` (rewound); False when empty."""

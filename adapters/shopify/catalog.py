@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -89,10 +89,10 @@ class ProductDraft:
 
     def to_remote(self) -> RemoteProduct:
         """The port's view: images only, each with its position among all media."""
-        shown_by: dict[str, list[str]] = {}
-        for variant_id, media_ids in self.variants.items():
-            for media_id in media_ids:
-                shown_by.setdefault(media_id, []).append(variant_id)
+        return self.with_variant_media(self.prepared())
+
+    def prepared(self) -> RemoteProduct:
+        """The port's view as far as this product's own rows tell: no variant shows media yet."""
         images = []
         for position, media in enumerate(self.media):
             media_id = str(media["id"])
@@ -106,7 +106,6 @@ class ProductDraft:
                     src=url,
                     alt=media.get("alt") or None,
                     state=_state(media.get("status")),
-                    variant_ids=tuple(shown_by.get(media_id, ())),
                     filename=filename_from_url(url),
                 )
             )
@@ -118,6 +117,21 @@ class ProductDraft:
             variant_ids=tuple(self.variants),
             handle=self.handle,
         )
+
+    def with_variant_media(self, prepared: RemoteProduct) -> RemoteProduct:
+        """``prepared`` (from :meth:`prepared`) with the variants that show each image."""
+        shown_by: dict[str, list[str]] = {}
+        for variant_id, media_ids in self.variants.items():
+            for media_id in media_ids:
+                shown_by.setdefault(media_id, []).append(variant_id)
+        if not shown_by:
+            return prepared
+
+        def shown(image: RemoteImage) -> RemoteImage:
+            variants = shown_by.get(image.media_id)
+            return replace(image, variant_ids=tuple(variants)) if variants else image
+
+        return replace(prepared, images=tuple(shown(image) for image in prepared.images))
 
 
 def _rows(lines: Iterable[bytes | str]) -> Iterator[dict[str, Any]]:
@@ -179,11 +193,27 @@ def remote_products(
 
     ``variant_media`` (from :func:`variant_media_from_jsonl`) says which media each variant shows.
     """
+    yield from with_variant_media(prepare(products), variant_media)
+
+
+def prepare(products: dict[str, ProductDraft]) -> list[tuple[ProductDraft, RemoteProduct]]:
+    """Every draft with its port view so far (the drafts are emptied): built while a bulk export of
+    the variants' media still runs, so only that media is left to add when it arrives."""
+    prepared = [(draft, draft.prepared()) for draft in products.values()]
+    products.clear()
+    return prepared
+
+
+def with_variant_media(
+    prepared: list[tuple[ProductDraft, RemoteProduct]], variant_media: Mapping[str, list[str]] | None
+) -> Iterator[RemoteProduct]:
+    """The prepared products with the media each variant shows, each handed out once."""
     shown = variant_media or {}
-    for product_id in list(products):
-        draft = products.pop(product_id)
+    prepared.reverse()  # handed out from the end: each is dropped once handed out
+    while prepared:
+        draft, product = prepared.pop()
         draft.show_variant_media(shown)
-        yield draft.to_remote()
+        yield draft.with_variant_media(product)
 
 
 def products_from_jsonl(
