@@ -72,7 +72,7 @@ def background_part_scores(rgb: np.ndarray | Photo, mask: np.ndarray | Cut) -> d
         beyond_edge[beyond_edge] = ~own.near(
             pixels_at(rgb, beyond_edge), CAMOUFLAGE_DE / 2, pixels_at(photo.lab, beyond_edge)
         )
-    patch_sizes = np.bincount(labels[beyond_edge], minlength=count + 1)[1:]
+    patch_sizes = _per_piece(labels, count, beyond_edge)
     patches = pieces(labels, reaches_outline & (patch_sizes >= minimum)) & beyond_edge
     patch_share = 0.0 if camouflaged else float(patches.sum() / total)
     return {"filled_holes": float(holes.sum() / total), "background_patches": patch_share}

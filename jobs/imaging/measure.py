@@ -45,7 +45,7 @@ def depth(region: np.ndarray) -> np.ndarray:
         return np.full(region.shape, np.inf, dtype=np.float32)
     # Only the region's box and a 1 px frame are measured: every pixel of the region has its nearest
     # outside pixel there (the frame, or the image border where the box touches it).
-    box = _box(region, 1)
+    box = box_around(region, 1)
     distances = np.zeros(region.shape, dtype=np.float32)
     if box is not None:
         inside = region[box].astype(np.uint8)
@@ -55,14 +55,14 @@ def depth(region: np.ndarray) -> np.ndarray:
 
 def within(region: np.ndarray, radius: float) -> np.ndarray:
     """Pixels within Euclidean ``radius`` of ``region`` (its dilation by a disk: ``depth(~region) <= r``)."""
-    box = _box(region, int(radius) + 1)
+    box = box_around(region, int(radius) + 1)
     grown = np.zeros(region.shape, dtype=bool)
     if box is not None:
         grown[box] = depth(~region[box]) <= radius
     return grown
 
 
-def _box(region: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+def box_around(region: np.ndarray, margin: int) -> tuple[slice, slice] | None:
     """The bounding box of ``region`` grown by ``margin`` px (within the array), None when it is empty."""
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if not rows.size:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.imaging.measure import Cut, components, lab, opening, sample
+from jobs.imaging.measure import Cut, box_around, components, lab, opening, sample
 
 #: Skin blobs smaller than this share of the subject are ignored (specks of warm colour).
 MIN_BLOB = 0.01
@@ -41,8 +41,8 @@ def people_score(rgb: np.ndarray, mask: np.ndarray | Cut) -> float:
     if not total:
         return 0.0
     # the subject's box and the 2 px the opening looks beyond it: nothing outside counts
-    rows, cols = np.flatnonzero(hard.any(axis=1)), np.flatnonzero(hard.any(axis=0))
-    box = np.s_[max(0, rows[0] - 2) : rows[-1] + 3, max(0, cols[0] - 2) : cols[-1] + 3]
+    box = box_around(hard, 2)
+    assert box is not None  # the subject has pixels
     rgb, hard = rgb[box], hard[box]
     skin = opening(skin_pixels(rgb)) & hard
     if skin.sum() > SKIN_COLOURED_PRODUCT * total or _same_hue(rgb[skin], rgb[hard & ~skin]):
